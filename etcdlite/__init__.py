@@ -1,0 +1,67 @@
+"""etcdlite: an embeddable, pure-Python store with etcd v3 semantics.
+
+>>> import etcdlite
+>>> store = etcdlite.Store()
+>>> store.put("config/color", "blue").header.revision
+2
+>>> [kv.value for kv in store.get("config/", prefix=True).kvs]
+[b'blue']
+"""
+
+from __future__ import annotations
+
+from . import errors as errors
+from ._model import CompactionResponse as CompactionResponse
+from ._model import Compare as Compare
+from ._model import CompareResult as CompareResult
+from ._model import CompareTarget as CompareTarget
+from ._model import DeleteRangeRequest as DeleteRangeRequest
+from ._model import DeleteRangeResponse as DeleteRangeResponse
+from ._model import Event as Event
+from ._model import EventType as EventType
+from ._model import KeyValue as KeyValue
+from ._model import Op as Op
+from ._model import PutRequest as PutRequest
+from ._model import PutResponse as PutResponse
+from ._model import RangeRequest as RangeRequest
+from ._model import RangeResponse as RangeResponse
+from ._model import RequestOp as RequestOp
+from ._model import ResponseHeader as ResponseHeader
+from ._model import ResponseOp as ResponseOp
+from ._model import SortOrder as SortOrder
+from ._model import SortTarget as SortTarget
+from ._model import TxnRequest as TxnRequest
+from ._model import TxnResponse as TxnResponse
+from ._model import prefix_end as prefix_end
+from ._store import Store as Store
+from ._version import __version__ as __version__
+from .errors import EtcdError as EtcdError
+
+__all__ = (
+    "CompactionResponse",
+    "Compare",
+    "CompareResult",
+    "CompareTarget",
+    "DeleteRangeRequest",
+    "DeleteRangeResponse",
+    "EtcdError",
+    "Event",
+    "EventType",
+    "KeyValue",
+    "Op",
+    "PutRequest",
+    "PutResponse",
+    "RangeRequest",
+    "RangeResponse",
+    "RequestOp",
+    "ResponseHeader",
+    "ResponseOp",
+    "SortOrder",
+    "SortTarget",
+    "Store",
+    "TxnRequest",
+    "TxnResponse",
+    "__version__",
+    "errors",
+    "prefix_end",
+)

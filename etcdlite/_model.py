@@ -1,0 +1,572 @@
+"""Value types: what goes into the store (requests, compares) and what comes out (responses).
+
+Names and fields follow etcd's protobuf messages in snake_case. Everything here is an immutable
+attrs class. Keys and values are ``bytes`` on the way out; the builders accept ``str`` (UTF-8) or
+``bytes`` and raise ``TypeError`` naming the argument for anything else.
+
+>>> Op.put("k", "v")
+PutRequest(key=b'k', value=b'v', lease=0, prev_kv=False, ignore_value=False, ignore_lease=False)
+>>> Compare.version("k") > 2
+Compare(key=b'k', target=<CompareTarget.VERSION: 0>, result=<CompareResult.GREATER: 1>, \
+operand=2, range_end=b'')
+>>> Op.get("app/", prefix=True).range_end
+b'app0'
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = (
+    "CompactionResponse",
+    "Compare",
+    "CompareResult",
+    "CompareTarget",
+    "DeleteRangeRequest",
+    "DeleteRangeResponse",
+    "Event",
+    "EventType",
+    "KeyValue",
+    "Op",
+    "PutRequest",
+    "PutResponse",
+    "RangeRequest",
+    "RangeResponse",
+    "RequestOp",
+    "ResponseHeader",
+    "ResponseOp",
+    "SortOrder",
+    "SortTarget",
+    "TxnRequest",
+    "TxnResponse",
+    "prefix_end",
+)
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class EventType(enum.IntEnum):
+    """mvccpb.Event.EventType."""
+
+    PUT = 0
+    DELETE = 1
+
+
+class SortOrder(enum.IntEnum):
+    """RangeRequest.SortOrder."""
+
+    NONE = 0
+    ASCEND = 1
+    DESCEND = 2
+
+
+class SortTarget(enum.IntEnum):
+    """RangeRequest.SortTarget."""
+
+    KEY = 0
+    VERSION = 1
+    CREATE = 2
+    MOD = 3
+    VALUE = 4
+
+
+class CompareTarget(enum.IntEnum):
+    """Compare.CompareTarget."""
+
+    VERSION = 0
+    CREATE = 1
+    MOD = 2
+    VALUE = 3
+    LEASE = 4
+
+
+class CompareResult(enum.IntEnum):
+    """Compare.CompareResult."""
+
+    EQUAL = 0
+    GREATER = 1
+    LESS = 2
+    NOT_EQUAL = 3
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def to_bytes(value: object, name: str) -> bytes:
+    """``value`` as bytes: ``str`` is encoded as UTF-8; anything but str/bytes is a TypeError.
+
+    >>> to_bytes("é", "key")
+    b'\\xc3\\xa9'
+    >>> to_bytes(1, "key")
+    Traceback (most recent call last):
+    TypeError: key must be str or bytes, not int
+    """
+    cls = type(value)
+    if cls is bytes:
+        return value  # type: ignore[return-value]
+    if cls is str:
+        return value.encode()  # type: ignore[attr-defined,no-any-return]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        return str(value).encode()
+    raise TypeError(f"{name} must be str or bytes, not {cls.__name__}")
+
+
+def to_int(value: object, name: str) -> int:
+    """``value`` if it is an int (bool is refused, since ``revision=True`` is a mistake)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    raise TypeError(f"{name} must be int, not {type(value).__name__}")
+
+
+def to_bool(value: object, name: str) -> bool:
+    """``value`` if it is a bool."""
+    if value is True or value is False:
+        return value
+    raise TypeError(f"{name} must be bool, not {type(value).__name__}")
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The range end that covers every key starting with ``prefix`` (clientv3 ``GetPrefixRangeEnd``).
+
+    Trailing 0xff bytes are dropped and the last byte incremented; a prefix of only 0xff bytes
+    (or an empty one) gives ``b"\\0"``, which means "to the end of the keyspace".
+
+    >>> prefix_end(b"a/"), prefix_end(b"a\\xff"), prefix_end(b"\\xff\\xff"), prefix_end(b"")
+    (b'a0', b'b', b'\\x00', b'\\x00')
+    """
+    end = bytearray(prefix)
+    while end:
+        if end[-1] < 0xFF:
+            end[-1] += 1
+            return bytes(end)
+        del end[-1]
+    return b"\0"
+
+
+def resolve_range(
+    key: object, range_end: object, prefix: object, from_key: object, *, what: str = "key"
+) -> tuple[bytes, bytes]:
+    """``(key, range_end)`` as etcd's request carries them, from the clientv3-style options.
+
+    ``range_end=b""`` means the single key ``key``; ``b"\\0"`` means every key from ``key`` on.
+    ``prefix=True`` on an empty key, like ``from_key=True`` on one, means every key.
+    """
+    k = to_bytes(key, what)
+    p = to_bool(prefix, "prefix")
+    f = to_bool(from_key, "from_key")
+    if range_end is None:
+        if p:
+            if f:
+                raise ValueError("prefix and from_key cannot be used together")
+            if not k:
+                return b"\0", b"\0"
+            return k, prefix_end(k)
+        if f:
+            return (k or b"\0"), b"\0"
+        return k, b""
+    if p or f:
+        raise ValueError("range_end cannot be used with prefix or from_key")
+    return k, to_bytes(range_end, "range_end")
+
+
+_SORT_TARGETS = {t.name.lower(): t for t in SortTarget} | {
+    "create_revision": SortTarget.CREATE,
+    "mod_revision": SortTarget.MOD,
+}
+_SORT_ORDERS = {o.name.lower(): o for o in SortOrder} | {
+    "asc": SortOrder.ASCEND,
+    "desc": SortOrder.DESCEND,
+}
+
+
+def _enum_option(value: object, table: dict[str, enum.IntEnum], cls: type, name: str) -> int:
+    from .errors import InvalidSortOptionError
+
+    if isinstance(value, cls):
+        return value  # type: ignore[return-value]
+    if isinstance(value, str):
+        found = table.get(value.lower())
+        if found is None:
+            raise InvalidSortOptionError()
+        return found
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return cls(value)  # type: ignore[no-any-return]
+        except ValueError:
+            raise InvalidSortOptionError() from None
+    raise TypeError(f"{name} must be str or {cls.__name__}, not {type(value).__name__}")
+
+
+def to_sort_target(value: object) -> SortTarget:
+    """A :class:`SortTarget` from its name ("key", "version", "create", "mod", "value")."""
+    return _enum_option(value, _SORT_TARGETS, SortTarget, "sort_target")  # type: ignore[arg-type,return-value]
+
+
+def to_sort_order(value: object) -> SortOrder:
+    """A :class:`SortOrder` from its name ("none", "ascend", "descend")."""
+    return _enum_option(value, _SORT_ORDERS, SortOrder, "sort_order")  # type: ignore[arg-type,return-value]
+
+
+# --------------------------------------------------------------------------- responses
+
+
+@attrs.frozen
+class ResponseHeader:
+    """etcdserverpb.ResponseHeader. ``revision`` is the store's revision after the request."""
+
+    cluster_id: int = 0
+    member_id: int = 0
+    revision: int = 0
+    raft_term: int = 0
+
+
+@attrs.frozen
+class KeyValue:
+    """mvccpb.KeyValue: one revision of one key.
+
+    The store keeps these objects as its records and hands the same ones to every read, so a
+    read never copies. A DELETE event's ``kv`` has only ``key`` and ``mod_revision`` set.
+    """
+
+    key: bytes
+    create_revision: int = 0
+    mod_revision: int = 0
+    version: int = 0
+    value: bytes = b""
+    lease: int = 0
+
+
+@attrs.frozen
+class Event:
+    """mvccpb.Event. ``prev_kv`` is set only when the watch asked for it."""
+
+    type: EventType
+    kv: KeyValue
+    prev_kv: KeyValue | None = None
+
+
+@attrs.frozen
+class PutResponse:
+    """etcdserverpb.PutResponse."""
+
+    header: ResponseHeader
+    prev_kv: KeyValue | None = None
+
+
+@attrs.frozen
+class RangeResponse:
+    """etcdserverpb.RangeResponse. ``count`` counts the whole range, ignoring limit and filters."""
+
+    header: ResponseHeader
+    kvs: tuple[KeyValue, ...] = ()
+    more: bool = False
+    count: int = 0
+
+
+@attrs.frozen
+class DeleteRangeResponse:
+    """etcdserverpb.DeleteRangeResponse."""
+
+    header: ResponseHeader
+    deleted: int = 0
+    prev_kvs: tuple[KeyValue, ...] = ()
+
+
+@attrs.frozen
+class TxnResponse:
+    """etcdserverpb.TxnResponse: the responses of the branch that ran, in order."""
+
+    header: ResponseHeader
+    succeeded: bool = False
+    responses: tuple[ResponseOp, ...] = ()
+
+
+@attrs.frozen
+class CompactionResponse:
+    """etcdserverpb.CompactionResponse."""
+
+    header: ResponseHeader
+
+
+ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse
+
+
+# --------------------------------------------------------------------------- requests
+
+
+@attrs.frozen
+class RangeRequest:
+    """etcdserverpb.RangeRequest. Build it with :meth:`Op.get`."""
+
+    key: bytes
+    range_end: bytes = b""
+    limit: int = 0
+    revision: int = 0
+    sort_order: SortOrder = SortOrder.NONE
+    sort_target: SortTarget = SortTarget.KEY
+    serializable: bool = False
+    keys_only: bool = False
+    count_only: bool = False
+    min_mod_revision: int = 0
+    max_mod_revision: int = 0
+    min_create_revision: int = 0
+    max_create_revision: int = 0
+
+
+@attrs.frozen
+class PutRequest:
+    """etcdserverpb.PutRequest. Build it with :meth:`Op.put`."""
+
+    key: bytes
+    value: bytes = b""
+    lease: int = 0
+    prev_kv: bool = False
+    ignore_value: bool = False
+    ignore_lease: bool = False
+
+
+@attrs.frozen
+class DeleteRangeRequest:
+    """etcdserverpb.DeleteRangeRequest. Build it with :meth:`Op.delete`."""
+
+    key: bytes
+    range_end: bytes = b""
+    prev_kv: bool = False
+
+
+@attrs.frozen
+class Compare:
+    """etcdserverpb.Compare: one condition of a txn.
+
+    Build it with the comparison operators: ``Compare.value(key) == b"v"``,
+    ``Compare.version(key) > 1``, ``Compare.create_revision(key) == 0``,
+    ``Compare.mod_revision(key) < 5``, ``Compare.lease(key) != 0``; each also takes
+    ``range_end=``, ``prefix=`` or ``from_key=``, and then holds only if every key of the range
+    satisfies it. ``operand`` is the compared value: bytes for VALUE, int otherwise.
+    """
+
+    key: bytes
+    target: CompareTarget
+    result: CompareResult
+    operand: int | bytes
+    range_end: bytes = b""
+
+    @staticmethod
+    def version(
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+    ) -> CompareBuilder:
+        """The number of puts since the key was created (0 when absent)."""
+        return CompareBuilder(
+            CompareTarget.VERSION, *resolve_range(key, range_end, prefix, from_key)
+        )
+
+    @staticmethod
+    def create_revision(
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+    ) -> CompareBuilder:
+        """The revision that created the key (0 when absent)."""
+        return CompareBuilder(
+            CompareTarget.CREATE, *resolve_range(key, range_end, prefix, from_key)
+        )
+
+    @staticmethod
+    def mod_revision(
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+    ) -> CompareBuilder:
+        """The revision of the key's last change (0 when absent)."""
+        return CompareBuilder(CompareTarget.MOD, *resolve_range(key, range_end, prefix, from_key))
+
+    @staticmethod
+    def value(
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+    ) -> CompareBuilder:
+        """The key's value, compared bytewise; false for a missing key, whatever the operator."""
+        return CompareBuilder(CompareTarget.VALUE, *resolve_range(key, range_end, prefix, from_key))
+
+    @staticmethod
+    def lease(
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+    ) -> CompareBuilder:
+        """The id of the lease the key is attached to (0 when none or absent)."""
+        return CompareBuilder(CompareTarget.LEASE, *resolve_range(key, range_end, prefix, from_key))
+
+
+@attrs.frozen(eq=False)
+class CompareBuilder:
+    """The left side of a comparison; an operator with the right side makes a :class:`Compare`."""
+
+    target: CompareTarget
+    key: bytes
+    range_end: bytes
+
+    def _make(self, result: CompareResult, other: object) -> Compare:
+        if self.target is CompareTarget.VALUE:
+            operand: int | bytes = to_bytes(other, "value")
+        else:
+            operand = to_int(other, self.target.name.lower())
+        return Compare(self.key, self.target, result, operand, self.range_end)
+
+    def __eq__(self, other: object) -> Compare:  # type: ignore[override]
+        return self._make(CompareResult.EQUAL, other)
+
+    def __ne__(self, other: object) -> Compare:  # type: ignore[override]
+        return self._make(CompareResult.NOT_EQUAL, other)
+
+    def __gt__(self, other: object) -> Compare:
+        return self._make(CompareResult.GREATER, other)
+
+    def __lt__(self, other: object) -> Compare:
+        return self._make(CompareResult.LESS, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@attrs.frozen
+class TxnRequest:
+    """etcdserverpb.TxnRequest. Build it with :meth:`Op.txn` or call :meth:`Store.txn`."""
+
+    compare: tuple[Compare, ...] = ()
+    success: tuple[RequestOp, ...] = ()
+    failure: tuple[RequestOp, ...] = ()
+
+
+RequestOp = RangeRequest | PutRequest | DeleteRangeRequest | TxnRequest
+_REQUEST_TYPES = (RangeRequest, PutRequest, DeleteRangeRequest, TxnRequest)
+
+
+def _ops(ops: object, name: str) -> tuple[RequestOp, ...]:
+    if isinstance(ops, (str, bytes)) or not hasattr(ops, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of Op, not {type(ops).__name__}")
+    out = tuple(ops)
+    for op in out:
+        if not isinstance(op, _REQUEST_TYPES):
+            raise TypeError(f"{name} must hold Op.get/put/delete/txn, not {type(op).__name__}")
+    return out
+
+
+def _compares(cmps: object) -> tuple[Compare, ...]:
+    if isinstance(cmps, (str, bytes)) or not hasattr(cmps, "__iter__"):
+        raise TypeError(f"compare must be a sequence of Compare, not {type(cmps).__name__}")
+    out = tuple(cmps)
+    for c in out:
+        if not isinstance(c, Compare):
+            raise TypeError(f"compare must hold Compare, not {type(c).__name__}")
+    return out
+
+
+class Op:
+    """Builders for the operations of a txn, with the keywords of the ``Store`` methods.
+
+    >>> Op.delete("a", prefix=True)
+    DeleteRangeRequest(key=b'a', range_end=b'b', prev_kv=False)
+    """
+
+    @staticmethod
+    def put(
+        key: str | bytes,
+        value: str | bytes = b"",
+        *,
+        lease: int = 0,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+    ) -> PutRequest:
+        """A put, as :meth:`Store.put` takes it."""
+        return PutRequest(
+            to_bytes(key, "key"),
+            to_bytes(value, "value"),
+            to_int(lease, "lease"),
+            to_bool(prev_kv, "prev_kv"),
+            to_bool(ignore_value, "ignore_value"),
+            to_bool(ignore_lease, "ignore_lease"),
+        )
+
+    @staticmethod
+    def get(
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        revision: int = 0,
+        limit: int = 0,
+        sort_target: str | SortTarget = "key",
+        sort_order: str | SortOrder = "none",
+        serializable: bool = False,
+        keys_only: bool = False,
+        count_only: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+    ) -> RangeRequest:
+        """A range read, as :meth:`Store.get` takes it."""
+        k, end = resolve_range(key, range_end, prefix, from_key)
+        return RangeRequest(
+            k,
+            end,
+            to_int(limit, "limit"),
+            to_int(revision, "revision"),
+            to_sort_order(sort_order),
+            to_sort_target(sort_target),
+            to_bool(serializable, "serializable"),
+            to_bool(keys_only, "keys_only"),
+            to_bool(count_only, "count_only"),
+            to_int(min_mod_revision, "min_mod_revision"),
+            to_int(max_mod_revision, "max_mod_revision"),
+            to_int(min_create_revision, "min_create_revision"),
+            to_int(max_create_revision, "max_create_revision"),
+        )
+
+    @staticmethod
+    def delete(
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        prev_kv: bool = False,
+    ) -> DeleteRangeRequest:
+        """A delete, as :meth:`Store.delete` takes it."""
+        k, end = resolve_range(key, range_end, prefix, from_key)
+        return DeleteRangeRequest(k, end, to_bool(prev_kv, "prev_kv"))
+
+    @staticmethod
+    def txn(
+        compare: Iterable[Compare] = (),
+        success: Iterable[RequestOp] = (),
+        failure: Iterable[RequestOp] = (),
+    ) -> TxnRequest:
+        """A (nested) txn, as :meth:`Store.txn` takes it."""
+        return TxnRequest(_compares(compare), _ops(success, "success"), _ops(failure, "failure"))

@@ -1,0 +1,228 @@
+"""The revisioned key-value store: revisions, writes, the revision log and compaction.
+
+etcd's kvstore.go, kvstore_txn.go and kvstore_compaction.go in one small class. Every write
+request is one :class:`WriteTxn` that lands at one new revision (however many keys it touches),
+or at none if it changes nothing. The revision log holds, per revision, the records it wrote, in
+order: a single :class:`~etcdlite.KeyValue` when there is one (the common case, one pointer), a
+tuple otherwise. It feeds compaction (whose cost follows the changes since the previous one, not
+the number of keys) and watch replay.
+
+    >>> kv = KV()
+    >>> kv.put(b"a", b"1", 0)[0].mod_revision, kv.revision
+    (2, 2)
+    >>> w = kv.begin(); _ = w.put(b"b", b"2", 0); _ = w.delete(b"a", b""); w.commit()
+    3
+    >>> [(rev, [(c.key, c.version) for c in recs]) for rev, recs in kv.changes(2)]
+    [(2, [(b'a', 1)]), (3, [(b'b', 1), (b'a', 0)])]
+    >>> kv.compact(3); kv.compact_revision, len(kv.index)
+    (3, 2)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._model import KeyValue
+from ..errors import CompactedError, FutureRevisionError
+from ._index import Index
+from ._key_index import KeyIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ("KV", "WriteTxn")
+
+_LogEntry = KeyValue | tuple[KeyValue, ...]
+
+
+class KV:
+    """Keys with their history, the current and compacted revisions, and the revision log."""
+
+    __slots__ = (
+        "_log",
+        "_log_start",
+        "compact_revision",
+        "index",
+        "keep_compacted_tombstone",
+        "lookup",
+        "revision",
+    )
+
+    def __init__(self, *, keep_compacted_tombstone: bool = True) -> None:
+        self.index = Index()
+        #: key -> KeyIndex | None (a bound C method: the point-read fast path).
+        self.lookup = self.index.get
+        #: The store's revision: a fresh store is at 1, its first write makes 2.
+        self.revision = 1
+        #: Reads below this revision raise CompactedError (0: never compacted).
+        self.compact_revision = 0
+        #: etcd >= 3.5 keeps a tombstone that sits exactly at the compaction revision.
+        self.keep_compacted_tombstone = keep_compacted_tombstone
+        self._log: list[_LogEntry] = []
+        self._log_start = 2  # the revision of self._log[0]
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def read_revision(self, rev: int) -> int:
+        """The revision a read asking for ``rev`` sees (0 or less: current), or etcd's error."""
+        if rev <= 0:
+            return self.revision
+        if rev > self.revision:
+            raise FutureRevisionError()
+        if rev < self.compact_revision:
+            raise CompactedError()
+        return rev
+
+    def changes(self, start: int) -> Iterator[tuple[int, tuple[KeyValue, ...]]]:
+        """``(revision, records)`` for every revision from ``start`` on that wrote something.
+
+        Raises :class:`CompactedError` if ``start`` is below the compaction revision.
+        """
+        if start < self.compact_revision:
+            raise CompactedError()
+        base = self._log_start
+        log = self._log
+        for i in range(max(start - base, 0), len(log)):
+            entry = log[i]
+            yield base + i, entry if type(entry) is tuple else (entry,)  # type: ignore[misc]
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def put(self, key: bytes, value: bytes, lease: int) -> tuple[KeyValue, KeyValue | None]:
+        """A single put, committed at a new revision: ``(new record, previous live record)``."""
+        rev = self.revision + 1
+        ki = self.lookup(key)
+        if ki is None:
+            kv = KeyValue(key, rev, rev, 1, value, lease)
+            self.index._keys[key] = KeyIndex((kv,))
+            prev = None
+        else:
+            prev = ki[-1]
+            if prev.version:
+                kv = KeyValue(key, prev.create_revision, rev, prev.version + 1, value, lease)
+            else:
+                kv = KeyValue(key, rev, rev, 1, value, lease)
+                prev = None
+            ki.append(kv)
+        self._log.append(kv)
+        self.revision = rev
+        return kv, prev
+
+    def begin(self) -> WriteTxn:
+        """Start a write txn at the next revision (the caller holds the store's lock)."""
+        return WriteTxn(self)
+
+    def compact(self, rev: int) -> None:
+        """Forget the history below ``rev``; reads at ``rev`` and later are unchanged."""
+        if rev > self.revision:
+            raise FutureRevisionError()
+        if rev <= self.compact_revision:
+            raise CompactedError()
+        base = self._log_start
+        log = self._log
+        lo = max(self.compact_revision - base, 0)
+        hi = max(rev - base, -1)  # index of revision `rev` in the log
+        touched: set[bytes] = set()
+        for entry in log[lo : hi + 1]:
+            if type(entry) is tuple:
+                touched.update(c.key for c in entry)
+            else:
+                touched.add(entry.key)  # type: ignore[union-attr]
+        keep = self.keep_compacted_tombstone
+        self.index.compact(touched, rev, keep_tombstone=keep)
+        if hi > 0:
+            del log[:hi]
+            self._log_start = base + hi
+        if not keep and hi >= 0 and log:
+            entry = log[0]
+            recs: tuple[KeyValue, ...] = entry if isinstance(entry, tuple) else (entry,)
+            kept = tuple(c for c in recs if c.version)
+            log[0] = kept[0] if len(kept) == 1 else kept
+        self.compact_revision = rev
+
+    def _commit(self, changes: list[KeyValue]) -> int:
+        rev = self.revision + 1
+        self._log.append(changes[0] if len(changes) == 1 else tuple(changes))
+        self.revision = rev
+        return rev
+
+    # -- invariants -------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        """Index invariants, and the log and index agree on every retained record."""
+        self.index._check()
+        assert self.compact_revision <= self.revision
+        assert self._log_start + len(self._log) == self.revision + 1, "log and revision disagree"
+        logged: set[int] = set()
+        for rev, recs in self.changes(self.compact_revision):
+            for c in recs:
+                assert c.mod_revision == rev, (c, rev)
+                logged.add(id(c))
+        for ki in self.index.values():
+            for c in ki:
+                if c.mod_revision >= self.compact_revision and c.mod_revision > 1:
+                    assert id(c) in logged, f"record {c} missing from the log"
+
+
+class WriteTxn:
+    """The writes of one request; reads through it see its own earlier writes.
+
+    Changes go to the index as they are made; :meth:`commit` gives them their revision in the
+    log, :meth:`rollback` takes them out again. The store's lock is held throughout.
+    """
+
+    __slots__ = ("_kv", "changes", "rev")
+
+    def __init__(self, kv: KV) -> None:
+        self._kv = kv
+        self.rev = kv.revision + 1
+        self.changes: list[KeyValue] = []
+
+    @property
+    def read_revision(self) -> int:
+        """What a read inside this txn reports: the new revision once something was written."""
+        return self.rev if self.changes else self.rev - 1
+
+    def current(self, key: bytes) -> KeyValue | None:
+        """The key's live record as this txn sees it."""
+        ki = self._kv.lookup(key)
+        if ki is None:
+            return None
+        kv = ki[-1]
+        return kv if kv.version else None
+
+    def put(self, key: bytes, value: bytes, lease: int) -> tuple[KeyValue, KeyValue | None]:
+        """Write ``key``; returns the new record and the previous live one."""
+        rev = self.rev
+        prev = self.current(key)
+        if prev is None:
+            kv = KeyValue(key, rev, rev, 1, value, lease)
+        else:
+            kv = KeyValue(key, prev.create_revision, rev, prev.version + 1, value, lease)
+        self._kv.index.append(kv)
+        self.changes.append(kv)
+        return kv, prev
+
+    def delete(self, key: bytes, end: bytes) -> list[KeyValue]:
+        """Delete the live keys of ``[key, end)``; returns their records before the delete."""
+        index = self._kv.index
+        deleted = list(index.range_current(key, end))
+        rev = self.rev
+        for prev in deleted:
+            tomb = KeyValue(prev.key, 0, rev, 0, b"", 0)
+            index.append(tomb)
+            self.changes.append(tomb)
+        return deleted
+
+    def commit(self) -> int:
+        """Land the changes at the new revision; with none, nothing happens. Returns the revision."""
+        if not self.changes:
+            return self._kv.revision
+        return self._kv._commit(self.changes)
+
+    def rollback(self) -> None:
+        """Take every change back out of the index."""
+        index = self._kv.index
+        for kv in reversed(self.changes):
+            index.pop(kv.key)
+        self.changes.clear()

@@ -1,0 +1,469 @@
+"""The ``Store`` facade: validate, take the one lock, apply to the core, build responses.
+
+Everything that decides etcd behaviour lives in :mod:`etcdlite._mvcc`; this module checks
+arguments (``TypeError`` naming the argument, etcd's errors for etcd's cases), serializes calls
+with a single lock taken once per call, and wraps results in response objects. The common calls
+(``put`` of a plain key and value, ``get`` of one key at the current revision) have fast paths
+that do the same thing with fewer steps; the general path is the one every other call takes.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Literal
+
+from ._model import (
+    CompactionResponse,
+    Compare,
+    DeleteRangeRequest,
+    DeleteRangeResponse,
+    Op,
+    PutRequest,
+    PutResponse,
+    RangeRequest,
+    RangeResponse,
+    RequestOp,
+    ResponseHeader,
+    SortOrder,
+    SortTarget,
+    TxnRequest,
+    TxnResponse,
+    to_bool,
+    to_bytes,
+    to_int,
+)
+from ._mvcc._kv import KV
+from ._mvcc._txn import (
+    apply_put,
+    check_put,
+    check_request,
+    execute_range,
+    is_read_only,
+    request_size,
+    run_txn,
+)
+from .errors import EmptyKeyError, RequestTooLargeError, StoppedError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import TracebackType
+
+__all__ = ("DEFAULT_MAX_REQUEST_BYTES", "DEFAULT_MAX_TXN_OPS", "Store")
+
+#: etcd's ``--max-txn-ops`` default.
+DEFAULT_MAX_TXN_OPS = 128
+#: etcd's ``--max-request-bytes`` default, 1.5 MiB.
+DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024
+#: A put whose key and value fit in this many bytes below the limit skips the size estimate.
+_SIZE_SLACK = 64
+
+Compat = Literal["3.4", "3.5"]
+
+
+class Store:
+    """An in-process store with etcd v3 semantics: put, get, delete, txn, compact.
+
+    Thread-safe: every call takes the store's one lock once. Keys and values may be ``str``
+    (UTF-8) or ``bytes``; everything read back is ``bytes``.
+
+    Options:
+
+    * ``max_txn_ops`` (etcd ``--max-txn-ops``, 128) and ``max_request_bytes`` (etcd
+      ``--max-request-bytes``, 1.5 MiB);
+    * ``cluster_id``, ``member_id`` and ``raft_term`` for response headers (a default single
+      etcd member's ids by default);
+    * ``compat="3.4"`` reproduces etcd 3.4 where current etcd fixed a bug (compaction then drops
+      a tombstone that sits exactly at the compaction revision).
+
+    >>> with Store() as store:
+    ...     store.put("greeting", "hello").header.revision
+    ...     store.get("greeting").kvs[0].value
+    2
+    b'hello'
+    """
+
+    __slots__ = (
+        "_closed",
+        "_cluster_id",
+        "_hdr",
+        "_kv",
+        "_lock",
+        "_lookup",
+        "_max_request_bytes",
+        "_max_txn_ops",
+        "_member_id",
+        "_put_fast_bytes",
+        "_raft_term",
+        "compat",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        cluster_id: int = 14841639068965178418,
+        member_id: int = 10276657743932975437,
+        raft_term: int = 2,
+        compat: Compat = "3.5",
+    ) -> None:
+        if compat not in ("3.4", "3.5"):
+            raise ValueError(f"compat must be '3.4' or '3.5', not {compat!r}")
+        self._max_txn_ops = to_int(max_txn_ops, "max_txn_ops")
+        self._max_request_bytes = to_int(max_request_bytes, "max_request_bytes")
+        if self._max_txn_ops < 1 or self._max_request_bytes < 1:
+            raise ValueError("max_txn_ops and max_request_bytes must be positive")
+        self._put_fast_bytes = self._max_request_bytes - _SIZE_SLACK
+        self._cluster_id = to_int(cluster_id, "cluster_id")
+        self._member_id = to_int(member_id, "member_id")
+        self._raft_term = to_int(raft_term, "raft_term")
+        self.compat: Compat = compat
+        self._kv = KV(keep_compacted_tombstone=compat != "3.4")
+        self._lookup = self._kv.lookup
+        self._lock = threading.Lock()
+        self._closed = False
+        self._hdr = self._header(self._kv.revision)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the store; later calls raise :class:`~etcdlite.errors.StoppedError`."""
+        with self._lock:
+            self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"revision={self._kv.revision}"
+        return f"<etcdlite.Store {state} keys={len(self._kv.index)}>"
+
+    @property
+    def revision(self) -> int:
+        """The current revision (1 for a fresh store)."""
+        return self._kv.revision
+
+    @property
+    def compact_revision(self) -> int:
+        """The revision of the last compaction (0 if never compacted)."""
+        return self._kv.compact_revision
+
+    # -- KV ---------------------------------------------------------------------------------
+
+    def put(
+        self,
+        key: str | bytes,
+        value: str | bytes = b"",
+        *,
+        lease: int = 0,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+    ) -> PutResponse:
+        """Set ``key`` to ``value`` at a new revision (etcd ``Put``).
+
+        A put always makes a new revision, even with the same value. ``prev_kv=True`` returns
+        the key's previous record; ``ignore_value``/``ignore_lease`` keep the current value or
+        lease (the key must exist). A put without ``lease`` detaches the key from its lease.
+
+        Raises :class:`~etcdlite.errors.EmptyKeyError`, ``ValueProvidedError``,
+        ``LeaseProvidedError``, ``KeyNotFoundError`` (``ignore_*`` on a missing key),
+        ``LeaseNotFoundError`` and ``RequestTooLargeError`` as etcd does.
+
+        >>> store = Store()
+        >>> store.put("k", "v1").header.revision, store.put("k", "v2", prev_kv=True).prev_kv.value
+        (2, b'v1')
+        """
+        if type(key) is not bytes:
+            key = to_bytes(key, "key")
+        if type(value) is not bytes:
+            value = to_bytes(value, "value")
+        if (
+            type(lease) is not int
+            or lease
+            or prev_kv is not False
+            or ignore_value is not False
+            or ignore_lease is not False
+            or len(key) + len(value) > self._put_fast_bytes
+        ):
+            return self._put(
+                Op.put(
+                    key,
+                    value,
+                    lease=lease,
+                    prev_kv=prev_kv,
+                    ignore_value=ignore_value,
+                    ignore_lease=ignore_lease,
+                )
+            )
+        if not key:
+            raise EmptyKeyError()
+        with self._lock:
+            if self._closed:
+                raise StoppedError()
+            kv, _ = self._kv.put(key, value, 0)
+            self._hdr = hdr = ResponseHeader(
+                self._cluster_id, self._member_id, kv.mod_revision, self._raft_term
+            )
+        return PutResponse(hdr)
+
+    def get(
+        self,
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        revision: int = 0,
+        limit: int = 0,
+        sort_target: str | SortTarget = "key",
+        sort_order: str | SortOrder = "none",
+        serializable: bool = False,
+        keys_only: bool = False,
+        count_only: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+    ) -> RangeResponse:
+        """Read a key or a range (etcd ``Range``).
+
+        The range is one key, ``[key, range_end)``, every key with the prefix ``key``
+        (``prefix=True``) or every key from ``key`` on (``from_key=True``, or ``range_end="\\0"``).
+        ``revision`` reads the store as it was then (``CompactedError`` below the compaction,
+        ``FutureRevisionError`` above the current revision). ``count`` is the number of keys in
+        the range, whatever ``limit`` and the min/max filters keep; ``more`` tells that
+        ``limit`` cut the result. Sorting by a target other than the key breaks ties by key.
+
+        >>> store = Store()
+        >>> for k in ("a/1", "a/2", "b"): _ = store.put(k, k.upper())
+        >>> r = store.get("a/", prefix=True, limit=1)
+        >>> [kv.key for kv in r.kvs], r.more, r.count
+        ([b'a/1'], True, 2)
+        """
+        if type(key) is not bytes:
+            key = to_bytes(key, "key")
+        if (
+            range_end is None
+            and key
+            and not (
+                prefix
+                or from_key
+                or revision
+                or limit
+                or serializable
+                or keys_only
+                or count_only
+                or min_mod_revision
+                or max_mod_revision
+                or min_create_revision
+                or max_create_revision
+            )
+            and sort_target == "key"
+            and sort_order == "none"
+        ):
+            with self._lock:
+                if self._closed:
+                    raise StoppedError()
+                ki = self._lookup(key)
+                hdr = self._hdr
+                kv = None if ki is None else ki[-1]
+            if kv is None or not kv.version:
+                return RangeResponse(hdr)
+            return RangeResponse(hdr, (kv,), False, 1)
+        return self._range(
+            Op.get(
+                key,
+                range_end=range_end,
+                prefix=prefix,
+                from_key=from_key,
+                revision=revision,
+                limit=limit,
+                sort_target=sort_target,
+                sort_order=sort_order,
+                serializable=serializable,
+                keys_only=keys_only,
+                count_only=count_only,
+                min_mod_revision=min_mod_revision,
+                max_mod_revision=max_mod_revision,
+                min_create_revision=min_create_revision,
+                max_create_revision=max_create_revision,
+            )
+        )
+
+    def delete(
+        self,
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        prev_kv: bool = False,
+    ) -> DeleteRangeResponse:
+        """Delete a key or a range (etcd ``DeleteRange``), at one new revision.
+
+        Deleting nothing leaves the revision unchanged. ``prev_kv=True`` returns the deleted
+        records.
+
+        >>> store = Store()
+        >>> _ = store.put("a", "1"); _ = store.put("ab", "2")
+        >>> r = store.delete("a", prefix=True)
+        >>> r.deleted, r.header.revision, store.delete("a").header.revision
+        (2, 4, 4)
+        """
+        return self._delete(
+            Op.delete(key, range_end=range_end, prefix=prefix, from_key=from_key, prev_kv=prev_kv)
+        )
+
+    def txn(
+        self,
+        compare: Iterable[Compare] = (),
+        success: Iterable[RequestOp] = (),
+        failure: Iterable[RequestOp] = (),
+    ) -> TxnResponse:
+        """If every compare holds, run ``success``, else ``failure``, atomically (etcd ``Txn``).
+
+        All writes land at one new revision (none if nothing changed); later ops see earlier
+        writes. Compares of nested txns are evaluated on the state before the txn, as etcd does.
+        Raises ``TooManyOpsError`` beyond ``max_txn_ops``, ``DuplicateKeyError`` when a key is
+        written twice, and any error an op would raise alone; a failed txn changes nothing.
+
+        >>> store = Store()
+        >>> r = store.txn(
+        ...     compare=[Compare.version("cfg") == 0],
+        ...     success=[Op.put("cfg", "v1")],
+        ...     failure=[Op.get("cfg")],
+        ... )
+        >>> r.succeeded, r.header.revision
+        (True, 2)
+        """
+        return self._txn(Op.txn(compare, success, failure))
+
+    def do(self, op: RequestOp) -> PutResponse | RangeResponse | DeleteRangeResponse | TxnResponse:
+        """Run one :class:`~etcdlite.Op` (clientv3 ``KV.Do``).
+
+        >>> Store().do(Op.put("k", "v")).header.revision
+        2
+        """
+        cls = type(op)
+        if cls is PutRequest:
+            return self._put(op)  # type: ignore[arg-type]
+        if cls is RangeRequest:
+            return self._range(op)  # type: ignore[arg-type]
+        if cls is DeleteRangeRequest:
+            return self._delete(op)  # type: ignore[arg-type]
+        if cls is TxnRequest:
+            return self._txn(op)  # type: ignore[arg-type]
+        raise TypeError(f"op must be an Op.get/put/delete/txn request, not {cls.__name__}")
+
+    def compact(self, revision: int, *, physical: bool = False) -> CompactionResponse:
+        """Discard the history below ``revision`` (etcd ``Compact``).
+
+        Reads at ``revision`` and later are unchanged; reads below it raise ``CompactedError``.
+        Raises ``FutureRevisionError`` above the current revision and ``CompactedError`` at or
+        below the previous compaction. ``physical`` is accepted for etcd compatibility: in
+        memory the space is free when this returns.
+
+        >>> store = Store()
+        >>> for v in "abc": _ = store.put("k", v)
+        >>> _ = store.compact(3)
+        >>> store.get("k", revision=3).kvs[0].value
+        b'b'
+        """
+        rev = to_int(revision, "revision")
+        to_bool(physical, "physical")
+        with self._lock:
+            self._ensure_open()
+            self._kv.compact(rev)
+            hdr = self._hdr
+        return CompactionResponse(hdr)
+
+    # -- the general paths ------------------------------------------------------------------
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise StoppedError()
+
+    def _header(self, rev: int) -> ResponseHeader:
+        return ResponseHeader(self._cluster_id, self._member_id, rev, self._raft_term)
+
+    def _commit_header(self, rev: int) -> ResponseHeader:
+        hdr = self._hdr
+        if hdr.revision != rev:
+            self._hdr = hdr = self._header(rev)
+        return hdr
+
+    def _check_size(self, req: RequestOp) -> None:
+        if request_size(req) > self._max_request_bytes:
+            raise RequestTooLargeError()
+
+    def _lease_exists(self, lease: int) -> bool:
+        # Leases arrive with the lease issue; until then no lease exists.
+        return False
+
+    def _put(self, req: PutRequest) -> PutResponse:
+        check_request(req, self._max_txn_ops)
+        self._check_size(req)
+        kv = self._kv
+        with self._lock:
+            self._ensure_open()
+            check_put(kv, req, self._lease_exists)
+            w = kv.begin()
+            _, prev = apply_put(w, req)
+            hdr = self._commit_header(w.commit())
+        return PutResponse(hdr, prev if req.prev_kv else None)
+
+    def _range(self, req: RangeRequest) -> RangeResponse:
+        check_request(req, self._max_txn_ops)
+        with self._lock:
+            self._ensure_open()
+            kvs, more, count, _ = execute_range(self._kv, req, self._kv.revision)
+            hdr = self._hdr
+        return RangeResponse(hdr, kvs, more, count)
+
+    def _delete(self, req: DeleteRangeRequest) -> DeleteRangeResponse:
+        check_request(req, self._max_txn_ops)
+        self._check_size(req)
+        with self._lock:
+            self._ensure_open()
+            w = self._kv.begin()
+            deleted = w.delete(req.key, req.range_end)
+            hdr = self._commit_header(w.commit())
+        return DeleteRangeResponse(hdr, len(deleted), tuple(deleted) if req.prev_kv else ())
+
+    def _txn(self, req: TxnRequest) -> TxnResponse:
+        check_request(req, self._max_txn_ops)
+        if not is_read_only(req):
+            self._check_size(req)
+        kv = self._kv
+        with self._lock:
+            self._ensure_open()
+            w = kv.begin()
+            try:
+                succeeded, responses = run_txn(kv, w, req, self._lease_exists)
+            except BaseException:
+                w.rollback()
+                raise
+            hdr = self._commit_header(w.commit())
+        return TxnResponse(hdr, succeeded, responses)
+
+    # -- invariants -------------------------------------------------------------------------
+
+    def _check(self) -> None:
+        """Check the core's invariants (for tests; takes the lock)."""
+        with self._lock:
+            self._kv._check()
+            assert self._hdr.revision == self._kv.revision
