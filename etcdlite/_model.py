@@ -16,12 +16,12 @@ b'app0'
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 __all__ = (
     "CompactionResponse",
@@ -221,7 +221,7 @@ def to_sort_order(value: object) -> SortOrder:
 # --------------------------------------------------------------------------- responses
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ResponseHeader:
     """etcdserverpb.ResponseHeader. ``revision`` is the store's revision after the request."""
 
@@ -231,7 +231,7 @@ class ResponseHeader:
     raft_term: int = 0
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class KeyValue:
     """mvccpb.KeyValue: one revision of one key.
 
@@ -247,7 +247,7 @@ class KeyValue:
     lease: int = 0
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Event:
     """mvccpb.Event. ``prev_kv`` is set only when the watch asked for it."""
 
@@ -256,7 +256,7 @@ class Event:
     prev_kv: KeyValue | None = None
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class PutResponse:
     """etcdserverpb.PutResponse."""
 
@@ -264,7 +264,7 @@ class PutResponse:
     prev_kv: KeyValue | None = None
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class RangeResponse:
     """etcdserverpb.RangeResponse. ``count`` counts the whole range, ignoring limit and filters."""
 
@@ -274,7 +274,7 @@ class RangeResponse:
     count: int = 0
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DeleteRangeResponse:
     """etcdserverpb.DeleteRangeResponse."""
 
@@ -283,7 +283,7 @@ class DeleteRangeResponse:
     prev_kvs: tuple[KeyValue, ...] = ()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TxnResponse:
     """etcdserverpb.TxnResponse: the responses of the branch that ran, in order."""
 
@@ -292,7 +292,7 @@ class TxnResponse:
     responses: tuple[ResponseOp, ...] = ()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class CompactionResponse:
     """etcdserverpb.CompactionResponse."""
 
@@ -302,10 +302,41 @@ class CompactionResponse:
 ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse
 
 
+_T = TypeVar("_T")
+
+
+def fast_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """A constructor for the frozen attrs class ``cls`` that takes every field positionally.
+
+    A frozen class's ``__init__`` must go around its own ``__setattr__``, which costs about
+    500 ns per object here; the store builds a few objects per call, so that would dominate.
+    This returns a plain slotted class with the same layout, whose ``__init__`` sets the slots
+    directly and then makes the object a ``cls`` (``__class__`` assignment between classes of
+    identical slot layout): a genuine, frozen ``cls`` instance in about 200 ns. ``cls`` must be
+    slotted without a ``__weakref__`` slot.
+
+    >>> kv = fast_constructor(KeyValue)(b"k", 2, 3, 2, b"v", 0)
+    >>> type(kv) is KeyValue, kv == KeyValue(b"k", 2, 3, 2, b"v", 0)
+    (True, True)
+    """
+    names = [a.name for a in attrs.fields(cls)]  # type: ignore[arg-type]
+    assert "__weakref__" not in cls.__slots__, cls  # type: ignore[attr-defined]
+    params = ", ".join(names)
+    body = "".join(f"    self.{n} = {n}\n" for n in names)
+    namespace: dict[str, Any] = {}
+    code = f"def __init__(self, {params}):\n{body}    self.__class__ = cls\n"
+    exec(code, {"cls": cls}, namespace)  # noqa: S102 -- source built from attrs field names
+    return type(
+        f"_Build{cls.__name__}",
+        (),
+        {"__slots__": cls.__slots__, "__init__": namespace["__init__"]},  # type: ignore[attr-defined]
+    )
+
+
 # --------------------------------------------------------------------------- requests
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class RangeRequest:
     """etcdserverpb.RangeRequest. Build it with :meth:`Op.get`."""
 
@@ -324,7 +355,7 @@ class RangeRequest:
     max_create_revision: int = 0
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class PutRequest:
     """etcdserverpb.PutRequest. Build it with :meth:`Op.put`."""
 
@@ -336,7 +367,7 @@ class PutRequest:
     ignore_lease: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DeleteRangeRequest:
     """etcdserverpb.DeleteRangeRequest. Build it with :meth:`Op.delete`."""
 
@@ -345,7 +376,7 @@ class DeleteRangeRequest:
     prev_kv: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Compare:
     """etcdserverpb.Compare: one condition of a txn.
 
@@ -422,7 +453,7 @@ class Compare:
         return CompareBuilder(CompareTarget.LEASE, *resolve_range(key, range_end, prefix, from_key))
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, weakref_slot=False)
 class CompareBuilder:
     """The left side of a comparison; an operator with the right side makes a :class:`Compare`."""
 
@@ -452,7 +483,7 @@ class CompareBuilder:
     __hash__ = None  # type: ignore[assignment]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TxnRequest:
     """etcdserverpb.TxnRequest. Build it with :meth:`Op.txn` or call :meth:`Store.txn`."""
 
@@ -570,3 +601,12 @@ class Op:
     ) -> TxnRequest:
         """A (nested) txn, as :meth:`Store.txn` takes it."""
         return TxnRequest(_compares(compare), _ops(success, "success"), _ops(failure, "failure"))
+
+
+# Fast positional constructors for the objects built on every call (see fast_constructor).
+new_key_value = fast_constructor(KeyValue)
+new_header = fast_constructor(ResponseHeader)
+new_put_response = fast_constructor(PutResponse)
+new_range_response = fast_constructor(RangeResponse)
+new_delete_range_response = fast_constructor(DeleteRangeResponse)
+new_txn_response = fast_constructor(TxnResponse)

@@ -10,7 +10,7 @@ that do the same thing with fewer steps; the general path is the one every other
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from ._model import (
     CompactionResponse,
@@ -28,10 +28,16 @@ from ._model import (
     SortTarget,
     TxnRequest,
     TxnResponse,
+    new_delete_range_response,
+    new_header,
+    new_put_response,
+    new_range_response,
+    new_txn_response,
     to_bool,
     to_bytes,
     to_int,
 )
+from ._mvcc._key_index import KeyIndex
 from ._mvcc._kv import KV
 from ._mvcc._txn import (
     apply_put,
@@ -45,8 +51,11 @@ from ._mvcc._txn import (
 from .errors import EmptyKeyError, RequestTooLargeError, StoppedError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from types import TracebackType
+
+    from ._model import KeyValue
+    from ._mvcc._index import Entry
 
 __all__ = ("DEFAULT_MAX_REQUEST_BYTES", "DEFAULT_MAX_TXN_OPS", "Store")
 
@@ -58,6 +67,10 @@ DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024
 _SIZE_SLACK = 64
 
 Compat = Literal["3.4", "3.5"]
+
+
+def _stopped(*args: object) -> NoReturn:
+    raise StoppedError()
 
 
 class Store:
@@ -83,10 +96,12 @@ class Store:
     """
 
     __slots__ = (
+        "_acquire",
         "_closed",
         "_cluster_id",
         "_hdr",
         "_kv",
+        "_kv_put",
         "_lock",
         "_lookup",
         "_max_request_bytes",
@@ -94,6 +109,7 @@ class Store:
         "_member_id",
         "_put_fast_bytes",
         "_raft_term",
+        "_release",
         "compat",
     )
 
@@ -119,8 +135,13 @@ class Store:
         self._raft_term = to_int(raft_term, "raft_term")
         self.compat: Compat = compat
         self._kv = KV(keep_compacted_tombstone=compat != "3.4")
-        self._lookup = self._kv.lookup
         self._lock = threading.Lock()
+        # The fast paths call these bound methods directly; close() swaps them for _stopped,
+        # so being closed costs the fast paths nothing.
+        self._acquire = self._lock.acquire
+        self._release = self._lock.release
+        self._lookup: Callable[[bytes], Entry | None] = self._kv.lookup
+        self._kv_put: Callable[[bytes, bytes, int], tuple[KeyValue, KeyValue | None]] = self._kv.put
         self._closed = False
         self._hdr = self._header(self._kv.revision)
 
@@ -130,6 +151,7 @@ class Store:
         """Close the store; later calls raise :class:`~etcdlite.errors.StoppedError`."""
         with self._lock:
             self._closed = True
+            self._lookup = self._kv_put = _stopped
 
     @property
     def closed(self) -> bool:
@@ -211,14 +233,15 @@ class Store:
             )
         if not key:
             raise EmptyKeyError()
-        with self._lock:
-            if self._closed:
-                raise StoppedError()
-            kv, _ = self._kv.put(key, value, 0)
-            self._hdr = hdr = ResponseHeader(
+        self._acquire()
+        try:
+            kv, _ = self._kv_put(key, value, 0)  # raises StoppedError once the store is closed
+            self._hdr = hdr = new_header(
                 self._cluster_id, self._member_id, kv.mod_revision, self._raft_term
             )
-        return PutResponse(hdr)
+        finally:
+            self._release()
+        return new_put_response(hdr, None)
 
     def get(
         self,
@@ -275,15 +298,17 @@ class Store:
             and sort_target == "key"
             and sort_order == "none"
         ):
-            with self._lock:
-                if self._closed:
-                    raise StoppedError()
-                ki = self._lookup(key)
+            self._acquire()
+            try:
+                kv = self._lookup(key)  # raises StoppedError once the store is closed
                 hdr = self._hdr
-                kv = None if ki is None else ki[-1]
-            if kv is None or not kv.version:
-                return RangeResponse(hdr)
-            return RangeResponse(hdr, (kv,), False, 1)
+                if type(kv) is KeyIndex:
+                    kv = kv[-1]
+            finally:
+                self._release()
+            if kv is None or not kv.version:  # type: ignore[union-attr]
+                return new_range_response(hdr, (), False, 0)
+            return new_range_response(hdr, (kv,), False, 1)
         return self._range(
             Op.get(
                 key,
@@ -398,7 +423,7 @@ class Store:
             raise StoppedError()
 
     def _header(self, rev: int) -> ResponseHeader:
-        return ResponseHeader(self._cluster_id, self._member_id, rev, self._raft_term)
+        return new_header(self._cluster_id, self._member_id, rev, self._raft_term)
 
     def _commit_header(self, rev: int) -> ResponseHeader:
         hdr = self._hdr
@@ -424,7 +449,7 @@ class Store:
             w = kv.begin()
             _, prev = apply_put(w, req)
             hdr = self._commit_header(w.commit())
-        return PutResponse(hdr, prev if req.prev_kv else None)
+        return new_put_response(hdr, prev if req.prev_kv else None)
 
     def _range(self, req: RangeRequest) -> RangeResponse:
         check_request(req, self._max_txn_ops)
@@ -432,7 +457,7 @@ class Store:
             self._ensure_open()
             kvs, more, count, _ = execute_range(self._kv, req, self._kv.revision)
             hdr = self._hdr
-        return RangeResponse(hdr, kvs, more, count)
+        return new_range_response(hdr, kvs, more, count)
 
     def _delete(self, req: DeleteRangeRequest) -> DeleteRangeResponse:
         check_request(req, self._max_txn_ops)
@@ -442,7 +467,7 @@ class Store:
             w = self._kv.begin()
             deleted = w.delete(req.key, req.range_end)
             hdr = self._commit_header(w.commit())
-        return DeleteRangeResponse(hdr, len(deleted), tuple(deleted) if req.prev_kv else ())
+        return new_delete_range_response(hdr, len(deleted), tuple(deleted) if req.prev_kv else ())
 
     def _txn(self, req: TxnRequest) -> TxnResponse:
         check_request(req, self._max_txn_ops)
@@ -458,7 +483,7 @@ class Store:
                 w.rollback()
                 raise
             hdr = self._commit_header(w.commit())
-        return TxnResponse(hdr, succeeded, responses)
+        return new_txn_response(hdr, succeeded, responses)
 
     # -- invariants -------------------------------------------------------------------------
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._model import KeyValue
+from .._model import KeyValue, new_key_value
 from ..errors import CompactedError, FutureRevisionError
-from ._index import Index
+from ._index import Index, latest
 from ._key_index import KeyIndex
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ("KV", "WriteTxn")
 
 _LogEntry = KeyValue | tuple[KeyValue, ...]
+_dict_set = dict.__setitem__
 
 
 class KV:
@@ -50,7 +51,7 @@ class KV:
 
     def __init__(self, *, keep_compacted_tombstone: bool = True) -> None:
         self.index = Index()
-        #: key -> KeyIndex | None (a bound C method: the point-read fast path).
+        #: key -> Entry | None (a bound C method: the point-read fast path).
         self.lookup = self.index.get
         #: The store's revision: a fresh store is at 1, its first write makes 2.
         self.revision = 1
@@ -89,21 +90,29 @@ class KV:
     # -- writes -----------------------------------------------------------------------------
 
     def put(self, key: bytes, value: bytes, lease: int) -> tuple[KeyValue, KeyValue | None]:
-        """A single put, committed at a new revision: ``(new record, previous live record)``."""
+        """A single put, committed at a new revision: ``(new record, previous live record)``.
+
+        The hot path of the store: one index lookup, one record built, one log append.
+        """
         rev = self.revision + 1
-        ki = self.lookup(key)
-        if ki is None:
-            kv = KeyValue(key, rev, rev, 1, value, lease)
-            self.index._keys[key] = KeyIndex((kv,))
+        entry = self.lookup(key)
+        prev: KeyValue | None
+        if entry is None:
             prev = None
+            kv = new_key_value(key, rev, rev, 1, value, lease)
+            self.index.sorted[key] = kv
         else:
-            prev = ki[-1]
+            prev = entry[-1] if type(entry) is KeyIndex else entry  # type: ignore[assignment]
+            assert prev is not None
             if prev.version:
-                kv = KeyValue(key, prev.create_revision, rev, prev.version + 1, value, lease)
+                kv = new_key_value(key, prev.create_revision, rev, prev.version + 1, value, lease)
             else:
-                kv = KeyValue(key, rev, rev, 1, value, lease)
                 prev = None
-            ki.append(kv)
+                kv = new_key_value(key, rev, rev, 1, value, lease)
+            if type(entry) is KeyIndex:
+                entry.append(kv)
+            else:
+                _dict_set(self.index.sorted, key, KeyIndex((entry, kv)))  # type: ignore[arg-type]
         self._log.append(kv)
         self.revision = rev
         return kv, prev
@@ -158,9 +167,9 @@ class KV:
             for c in recs:
                 assert c.mod_revision == rev, (c, rev)
                 logged.add(id(c))
-        for ki in self.index.values():
-            for c in ki:
-                if c.mod_revision >= self.compact_revision and c.mod_revision > 1:
+        for key, _ in self.index.items():  # noqa: PERF102 -- records() resolves entries
+            for c in self.index.records(key):
+                if c.mod_revision >= self.compact_revision:
                     assert id(c) in logged, f"record {c} missing from the log"
 
 
@@ -185,10 +194,10 @@ class WriteTxn:
 
     def current(self, key: bytes) -> KeyValue | None:
         """The key's live record as this txn sees it."""
-        ki = self._kv.lookup(key)
-        if ki is None:
+        entry = self._kv.lookup(key)
+        if entry is None:
             return None
-        kv = ki[-1]
+        kv = latest(entry)
         return kv if kv.version else None
 
     def put(self, key: bytes, value: bytes, lease: int) -> tuple[KeyValue, KeyValue | None]:
@@ -196,9 +205,9 @@ class WriteTxn:
         rev = self.rev
         prev = self.current(key)
         if prev is None:
-            kv = KeyValue(key, rev, rev, 1, value, lease)
+            kv = new_key_value(key, rev, rev, 1, value, lease)
         else:
-            kv = KeyValue(key, prev.create_revision, rev, prev.version + 1, value, lease)
+            kv = new_key_value(key, prev.create_revision, rev, prev.version + 1, value, lease)
         self._kv.index.append(kv)
         self.changes.append(kv)
         return kv, prev
@@ -209,7 +218,7 @@ class WriteTxn:
         deleted = list(index.range_current(key, end))
         rev = self.rev
         for prev in deleted:
-            tomb = KeyValue(prev.key, 0, rev, 0, b"", 0)
+            tomb = new_key_value(prev.key, 0, rev, 0, b"", 0)
             index.append(tomb)
             self.changes.append(tomb)
         return deleted

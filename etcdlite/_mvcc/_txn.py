@@ -50,6 +50,7 @@ from ..errors import (
     TooManyOpsError,
     ValueProvidedError,
 )
+from ._index import latest
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -372,8 +373,8 @@ def check_put(kv: KV, req: PutRequest, lease_exists: LeaseCheck) -> None:
     if req.lease and not lease_exists(req.lease):
         raise LeaseNotFoundError()
     if req.ignore_value or req.ignore_lease:
-        ki = kv.lookup(req.key)
-        if ki is None or not ki[-1].version:
+        entry = kv.lookup(req.key)
+        if entry is None or not latest(entry).version:
             raise KeyNotFoundError()
 
 
