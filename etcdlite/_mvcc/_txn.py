@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from .._model import (
     Compare,
     CompareResult,
@@ -38,12 +36,14 @@ from .._model import (
     SortTarget,
     TxnRequest,
     TxnResponse,
+    new_key_value,
 )
 from ..errors import (
     CompactedError,
     DuplicateKeyError,
     EmptyKeyError,
     FutureRevisionError,
+    InvalidSortOptionError,
     KeyNotFoundError,
     LeaseNotFoundError,
     LeaseProvidedError,
@@ -90,6 +90,15 @@ def check_request(op: RequestOp, max_ops: int) -> None:
             raise LeaseProvidedError()
     elif not op.key:  # type: ignore[union-attr]
         raise EmptyKeyError()
+    elif type(op) is RangeRequest and (
+        op.sort_order not in _SORT_ORDERS or op.sort_target not in _SORT_TARGETS
+    ):
+        # etcd 3.6 rejects enum values it does not know (3.4 ignored an unknown order).
+        raise InvalidSortOptionError()
+
+
+_SORT_ORDERS = frozenset(SortOrder)
+_SORT_TARGETS = frozenset(SortTarget)
 
 
 def _check_txn(txn: TxnRequest, max_ops: int) -> None:
@@ -345,7 +354,10 @@ def execute_range(
         del found[limit:]
         more = True
     if req.keys_only:
-        found = [attrs.evolve(x, value=b"") for x in found]
+        found = [
+            new_key_value(x.key, x.create_revision, x.mod_revision, x.version, b"", x.lease)
+            for x in found
+        ]
     return tuple(found), more, count, current
 
 
@@ -362,20 +374,42 @@ def _check_path(
         if type(op) is TxnRequest:
             at = _check_path(kv, op, path, at, lease_exists)
         elif type(op) is PutRequest:
-            check_put(kv, op, lease_exists)
+            check_put(kv, op, lease_exists, in_txn=True)
         elif type(op) is RangeRequest:
-            _range_revision(kv, op.revision, kv.revision)
+            _check_txn_range(kv, op.revision)
     return at
 
 
-def check_put(kv: KV, req: PutRequest, lease_exists: LeaseCheck) -> None:
-    """A put's apply-time checks: its lease exists, and the key does for ``ignore_*``."""
-    if req.lease and not lease_exists(req.lease):
+def _check_txn_range(kv: KV, rev: int) -> None:
+    """etcd's ``checkRange`` for a range inside a txn.
+
+    Unlike a plain Range (where any ``rev <= 0`` reads the current revision), a nonzero revision
+    is compared with the first revision the store keeps: etcd's ``FirstRev()``, which is the
+    compaction revision, or -1 before any compaction. So ``-1`` passes on a store never
+    compacted, ``-5`` does not, and after a compaction every negative revision is compacted.
+    """
+    if rev == 0:
+        return
+    if rev > kv.revision:
+        raise FutureRevisionError()
+    if rev < (kv.compact_revision or -1):
+        raise CompactedError()
+
+
+def check_put(kv: KV, req: PutRequest, lease_exists: LeaseCheck, *, in_txn: bool = False) -> None:
+    """A put's apply-time checks: its lease exists, and the key does for ``ignore_*``.
+
+    etcd checks a plain Put's lease first but a put inside a txn (``checkPut``) its key first,
+    so a put with both problems fails with a different error in and out of a txn.
+    """
+    if req.lease and not in_txn and not lease_exists(req.lease):
         raise LeaseNotFoundError()
     if req.ignore_value or req.ignore_lease:
         entry = kv.lookup(req.key)
         if entry is None or not latest(entry).version:
             raise KeyNotFoundError()
+    if req.lease and in_txn and not lease_exists(req.lease):
+        raise LeaseNotFoundError()
 
 
 def apply_put(w: WriteTxn, req: PutRequest) -> tuple[KeyValue, KeyValue | None]:
