@@ -180,7 +180,7 @@ class Store:
 
     @property
     def compact_revision(self) -> int:
-        """The revision of the last compaction (0 if never compacted)."""
+        """The revision of the last compaction (-1 if never compacted, as etcd counts it)."""
         return self._kv.compact_revision
 
     # -- KV ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Run it with ``python examples/quickstart.py``.
 
 from __future__ import annotations
 
-from etcdlite import Compare, Op, Store
+from etcdlite import Compare, Op, RangeResponse, Store
 from etcdlite.errors import CompactedError
 
 

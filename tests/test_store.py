@@ -95,7 +95,7 @@ def test_wrong_types_raise_type_error_and_change_nothing(
         (lambda s: s.txn((), [Op.put("q", "1"), Op.put("r", ignore_lease=True)]), KeyNotFoundError),
         (lambda s: s.get("a", revision=99), FutureRevisionError),
         (lambda s: s.compact(99), FutureRevisionError),
-        (lambda s: s.compact(0), CompactedError),
+        (lambda s: s.compact(-1), CompactedError),
     ],
 )
 def test_rejected_requests_change_nothing(

@@ -55,8 +55,9 @@ class KV:
         self.lookup = self.index.get
         #: The store's revision: a fresh store is at 1, its first write makes 2.
         self.revision = 1
-        #: Reads below this revision raise CompactedError (0: never compacted).
-        self.compact_revision = 0
+        #: Reads below this revision raise CompactedError. -1 until the first compaction, as in
+        #: etcd, where ``compact(0)`` on a fresh store succeeds and then sets it to 0.
+        self.compact_revision = -1
         #: etcd >= 3.5 keeps a tombstone that sits exactly at the compaction revision.
         self.keep_compacted_tombstone = keep_compacted_tombstone
         self._log: list[_LogEntry] = []

@@ -392,7 +392,7 @@ def _check_txn_range(kv: KV, rev: int) -> None:
         return
     if rev > kv.revision:
         raise FutureRevisionError()
-    if rev < (kv.compact_revision or -1):
+    if rev < kv.compact_revision:
         raise CompactedError()
 
 

@@ -15,7 +15,7 @@ def changes(kv: KV, start: int) -> list[tuple[int, list[tuple[bytes, int]]]]:
 def test_fresh_store_is_at_revision_one() -> None:
     """A fresh store has revision 1 and no keys; the first write makes revision 2."""
     kv = KV()
-    assert (kv.revision, kv.compact_revision, len(kv.index)) == (1, 0, 0)
+    assert (kv.revision, kv.compact_revision, len(kv.index)) == (1, -1, 0)
     new, prev = kv.put(b"a", b"1", 0)
     assert (new.create_revision, new.mod_revision, new.version, prev) == (2, 2, 1, None)
     assert kv.revision == 2
@@ -137,6 +137,18 @@ def test_compat_34_drops_the_tombstone_at_the_compaction_revision() -> None:
     kv.compact(3)
     assert kv.index.get(b"a") is None
     assert changes(kv, 3) == [(3, [(b"b", 1)])]
+    kv._check()
+
+
+def test_compact_zero_on_a_fresh_store() -> None:
+    """etcd's compaction revision starts at -1: compact(0) succeeds once, then is compacted."""
+    kv = KV()
+    kv.compact(0)
+    assert kv.compact_revision == 0
+    with pytest.raises(CompactedError):
+        kv.compact(0)
+    with pytest.raises(CompactedError):
+        kv.compact(-1)
     kv._check()
 
 

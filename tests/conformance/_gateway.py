@@ -1,0 +1,465 @@
+"""A real etcd behind the :class:`etcdlite.Store` API, through etcd's JSON gateway.
+
+:class:`EtcdKV` has the methods and signatures of ``Store`` (``put``, ``get``, ``delete``,
+``txn``, ``do``, ``compact`` and ``revision``), takes the same ``Op``/``Compare`` objects and
+returns the same etcdlite response types, so one test body runs against either. It only
+translates, with the standard library: requests become proto3 JSON (bytes as base64, int64 as
+strings, enums by name) POSTed to ``/v3/kv/*``; responses are read back with proto3's defaults
+for the omitted fields; an error body ``{"error", "message", "code"}`` becomes the etcdlite
+exception for that message (:func:`etcdlite.errors.error_for_message`), or
+:class:`GatewayError` for a message etcdlite has no class for (gRPC transport errors).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from etcdlite import (
+    CompactionResponse,
+    Compare,
+    CompareTarget,
+    DeleteRangeRequest,
+    DeleteRangeResponse,
+    KeyValue,
+    Op,
+    PutRequest,
+    PutResponse,
+    RangeRequest,
+    RangeResponse,
+    ResponseHeader,
+    SortOrder,
+    SortTarget,
+    TxnRequest,
+    TxnResponse,
+)
+from etcdlite.errors import EtcdError, StatusCode, error_for_message
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from etcdlite import RequestOp, ResponseOp
+
+__all__ = (
+    "ErrorAnswer",
+    "EtcdKV",
+    "GatewayError",
+    "decode_response",
+    "encode_request",
+    "error_from_answer",
+    "parse_error",
+)
+
+#: Bound on one HTTP round trip to the local etcd.
+REQUEST_TIMEOUT = 10.0
+
+Json = dict[str, Any]
+
+
+class GatewayError(EtcdError):
+    """An etcd error whose message has no etcdlite class (for example gRPC's size limit)."""
+
+    def __init__(self, message: str, code: int, http_status: int) -> None:
+        super().__init__(message)
+        try:
+            self.grpc_code: StatusCode | int = StatusCode(code)
+        except ValueError:
+            self.grpc_code = code
+        self.http_status = http_status
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _enum(value: int, cls: type[SortOrder | SortTarget]) -> str | int:
+    # etcd's gateway takes enums by name; a number it does not know is sent as a number.
+    try:
+        return cls(value).name
+    except ValueError:
+        return int(value)
+
+
+def _encode_range(r: RangeRequest) -> Json:
+    out: Json = {"key": _b64(r.key)}
+    if r.range_end:
+        out["range_end"] = _b64(r.range_end)
+    for name in (
+        "limit",
+        "revision",
+        "min_mod_revision",
+        "max_mod_revision",
+        "min_create_revision",
+        "max_create_revision",
+    ):
+        value = getattr(r, name)
+        if value:
+            out[name] = str(value)
+    if r.sort_order:
+        out["sort_order"] = _enum(r.sort_order, SortOrder)
+    if r.sort_target:
+        out["sort_target"] = _enum(r.sort_target, SortTarget)
+    for flag in ("serializable", "keys_only", "count_only"):
+        if getattr(r, flag):
+            out[flag] = True
+    return out
+
+
+def _encode_put(r: PutRequest) -> Json:
+    out: Json = {"key": _b64(r.key)}
+    if r.value:
+        out["value"] = _b64(r.value)
+    if r.lease:
+        out["lease"] = str(r.lease)
+    for flag in ("prev_kv", "ignore_value", "ignore_lease"):
+        if getattr(r, flag):
+            out[flag] = True
+    return out
+
+
+def _encode_delete(r: DeleteRangeRequest) -> Json:
+    out: Json = {"key": _b64(r.key)}
+    if r.range_end:
+        out["range_end"] = _b64(r.range_end)
+    if r.prev_kv:
+        out["prev_kv"] = True
+    return out
+
+
+_OPERAND_FIELD = {
+    CompareTarget.VERSION: "version",
+    CompareTarget.CREATE: "create_revision",
+    CompareTarget.MOD: "mod_revision",
+    CompareTarget.VALUE: "value",
+    CompareTarget.LEASE: "lease",
+}
+
+
+def _encode_compare(c: Compare) -> Json:
+    out: Json = {"key": _b64(c.key), "target": c.target.name, "result": c.result.name}
+    if c.range_end:
+        out["range_end"] = _b64(c.range_end)
+    # The operand always travels (also when zero), so the oneof ``target_union`` is set.
+    operand = c.operand
+    field = _OPERAND_FIELD[c.target]
+    out[field] = _b64(operand) if isinstance(operand, bytes) else str(operand)
+    return out
+
+
+def _encode_txn(r: TxnRequest) -> Json:
+    out: Json = {}
+    if r.compare:
+        out["compare"] = [_encode_compare(c) for c in r.compare]
+    if r.success:
+        out["success"] = [_encode_op(op) for op in r.success]
+    if r.failure:
+        out["failure"] = [_encode_op(op) for op in r.failure]
+    return out
+
+
+def _encode_op(op: RequestOp) -> Json:
+    if type(op) is RangeRequest:
+        return {"request_range": _encode_range(op)}
+    if type(op) is PutRequest:
+        return {"request_put": _encode_put(op)}
+    if type(op) is DeleteRangeRequest:
+        return {"request_delete_range": _encode_delete(op)}
+    if type(op) is TxnRequest:
+        return {"request_txn": _encode_txn(op)}
+    raise TypeError(f"not an Op: {op!r}")
+
+
+_PATHS: dict[type, str] = {
+    RangeRequest: "/v3/kv/range",
+    PutRequest: "/v3/kv/put",
+    DeleteRangeRequest: "/v3/kv/deleterange",
+    TxnRequest: "/v3/kv/txn",
+}
+
+
+def encode_request(op: RequestOp) -> tuple[str, Json]:
+    """The gateway path and JSON body of a request.
+
+    >>> encode_request(Op.get("a", prefix=True, limit=2, sort_target="mod"))
+    ('/v3/kv/range', {'key': 'YQ==', 'range_end': 'Yg==', 'limit': '2', 'sort_target': 'MOD'})
+    """
+    path = _PATHS.get(type(op))
+    if path is None:
+        raise TypeError(f"op must be an Op.get/put/delete/txn request, not {type(op).__name__}")
+    ((_, body),) = _encode_op(op).items()
+    return path, body
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _int(obj: Json, name: str) -> int:
+    return int(obj.get(name, 0))
+
+
+def _bytes(obj: Json, name: str) -> bytes:
+    return base64.b64decode(obj.get(name, ""), validate=True)
+
+
+def _header(obj: Json) -> ResponseHeader:
+    h: Json = obj.get("header") or {}
+    return ResponseHeader(
+        _int(h, "cluster_id"), _int(h, "member_id"), _int(h, "revision"), _int(h, "raft_term")
+    )
+
+
+def _kv(obj: Json) -> KeyValue:
+    return KeyValue(
+        _bytes(obj, "key"),
+        _int(obj, "create_revision"),
+        _int(obj, "mod_revision"),
+        _int(obj, "version"),
+        _bytes(obj, "value"),
+        _int(obj, "lease"),
+    )
+
+
+def _range_response(obj: Json) -> RangeResponse:
+    return RangeResponse(
+        _header(obj),
+        tuple(_kv(x) for x in obj.get("kvs", ())),
+        bool(obj.get("more", False)),
+        _int(obj, "count"),
+    )
+
+
+def _put_response(obj: Json) -> PutResponse:
+    prev = obj.get("prev_kv")
+    return PutResponse(_header(obj), None if prev is None else _kv(prev))
+
+
+def _delete_response(obj: Json) -> DeleteRangeResponse:
+    return DeleteRangeResponse(
+        _header(obj), _int(obj, "deleted"), tuple(_kv(x) for x in obj.get("prev_kvs", ()))
+    )
+
+
+def _response_op(obj: Json) -> ResponseOp:
+    (kind, body), *rest = obj.items()
+    if rest:
+        raise ValueError(f"a ResponseOp with several responses: {obj!r}")
+    if kind == "response_range":
+        return _range_response(body)
+    if kind == "response_put":
+        return _put_response(body)
+    if kind == "response_delete_range":
+        return _delete_response(body)
+    if kind == "response_txn":
+        return _txn_response(body)
+    raise ValueError(f"unknown ResponseOp {kind!r}")
+
+
+def _txn_response(obj: Json) -> TxnResponse:
+    return TxnResponse(
+        _header(obj),
+        bool(obj.get("succeeded", False)),
+        tuple(_response_op(x) for x in obj.get("responses", ())),
+    )
+
+
+_DECODERS: dict[type, Any] = {
+    RangeRequest: _range_response,
+    PutRequest: _put_response,
+    DeleteRangeRequest: _delete_response,
+    TxnRequest: _txn_response,
+}
+
+
+def decode_response(
+    op: RequestOp, body: Json
+) -> PutResponse | RangeResponse | DeleteRangeResponse | TxnResponse:
+    """The etcdlite response for the gateway's JSON answer to ``op``.
+
+    >>> decode_response(Op.get("a"), {"header": {"revision": "3"}, "kvs": [
+    ...     {"key": "YQ==", "create_revision": "2", "mod_revision": "3", "version": "2"}
+    ... ], "count": "1"})  # doctest: +NORMALIZE_WHITESPACE
+    RangeResponse(header=ResponseHeader(cluster_id=0, member_id=0, revision=3, raft_term=0),
+        kvs=(KeyValue(key=b'a', create_revision=2, mod_revision=3, version=2, value=b'',
+        lease=0),), more=False, count=1)
+    """
+    result: PutResponse | RangeResponse | DeleteRangeResponse | TxnResponse = _DECODERS[type(op)](
+        body
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """An error answer of the gateway as it came: HTTP status, gRPC code and message."""
+
+    http_status: int
+    code: int
+    message: str
+
+
+def parse_error(status: int, text: str) -> ErrorAnswer:
+    """Read the gateway's error body ``{"error": .., "message": .., "code": ..}``."""
+    try:
+        body = json.loads(text)
+        message = str(body.get("message") or body["error"])
+        code = int(body.get("code", StatusCode.UNKNOWN))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return ErrorAnswer(status, StatusCode.UNKNOWN, f"HTTP {status}: {text.strip()}")
+    return ErrorAnswer(status, code, message)
+
+
+def error_from_answer(answer: ErrorAnswer) -> EtcdError:
+    """The etcdlite exception for an error answer of the gateway.
+
+    >>> error_from_answer(parse_error(400, '{"error": "etcdserver: key is not provided", '
+    ...     '"message": "etcdserver: key is not provided", "code": 3}'))
+    EmptyKeyError('etcdserver: key is not provided')
+    """
+    err = error_for_message(answer.message)
+    if err is None:
+        return GatewayError(answer.message, answer.code, answer.http_status)
+    return err
+
+
+# --------------------------------------------------------------------------- the backend
+
+
+class EtcdKV:
+    """The KV part of the ``Store`` API, served by a real etcd at ``url`` (its JSON gateway)."""
+
+    name: ClassVar[str] = "etcd"
+
+    def __init__(self, url: str, *, version: tuple[int, int, int] = (3, 4, 0)) -> None:
+        self.url = url.rstrip("/")
+        #: The etcd version behind the gateway, for the divergence registry.
+        self.version = version
+        #: The error answer of the last request, as etcd sent it (None if it succeeded).
+        self.last_error: ErrorAnswer | None = None
+
+    def __repr__(self) -> str:
+        return f"<EtcdKV {self.url} etcd {'.'.join(map(str, self.version))}>"
+
+    def _post(self, path: str, body: Json) -> Json:
+        data = json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.url + path, data=data, method="POST", headers={"Content-Type": "application/json"}
+        )
+        self.last_error = None
+        try:
+            with urllib.request.urlopen(req, timeout=REQUEST_TIMEOUT) as resp:
+                answer: Json = json.loads(resp.read())
+                return answer
+        except urllib.error.HTTPError as e:
+            with e:
+                text = e.read().decode("utf-8", "replace")
+            self.last_error = parse_error(e.code, text)
+            raise error_from_answer(self.last_error) from None
+
+    # -- the Store API ----------------------------------------------------------------------
+
+    @property
+    def revision(self) -> int:
+        """etcd's current revision (the header of a one-key read)."""
+        return _header(self._post("/v3/kv/range", {"key": _b64(b"\0")})).revision
+
+    def put(
+        self,
+        key: str | bytes,
+        value: str | bytes = b"",
+        *,
+        lease: int = 0,
+        prev_kv: bool = False,
+        ignore_value: bool = False,
+        ignore_lease: bool = False,
+    ) -> PutResponse:
+        """etcd ``Put``; see :meth:`etcdlite.Store.put`."""
+        op = Op.put(
+            key,
+            value,
+            lease=lease,
+            prev_kv=prev_kv,
+            ignore_value=ignore_value,
+            ignore_lease=ignore_lease,
+        )
+        return _put_response(self._post("/v3/kv/put", _encode_put(op)))
+
+    def get(
+        self,
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        revision: int = 0,
+        limit: int = 0,
+        sort_target: str | SortTarget = "key",
+        sort_order: str | SortOrder = "none",
+        serializable: bool = False,
+        keys_only: bool = False,
+        count_only: bool = False,
+        min_mod_revision: int = 0,
+        max_mod_revision: int = 0,
+        min_create_revision: int = 0,
+        max_create_revision: int = 0,
+    ) -> RangeResponse:
+        """etcd ``Range``; see :meth:`etcdlite.Store.get`."""
+        op = Op.get(
+            key,
+            range_end=range_end,
+            prefix=prefix,
+            from_key=from_key,
+            revision=revision,
+            limit=limit,
+            sort_target=sort_target,
+            sort_order=sort_order,
+            serializable=serializable,
+            keys_only=keys_only,
+            count_only=count_only,
+            min_mod_revision=min_mod_revision,
+            max_mod_revision=max_mod_revision,
+            min_create_revision=min_create_revision,
+            max_create_revision=max_create_revision,
+        )
+        return _range_response(self._post("/v3/kv/range", _encode_range(op)))
+
+    def delete(
+        self,
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        prev_kv: bool = False,
+    ) -> DeleteRangeResponse:
+        """etcd ``DeleteRange``; see :meth:`etcdlite.Store.delete`."""
+        op = Op.delete(key, range_end=range_end, prefix=prefix, from_key=from_key, prev_kv=prev_kv)
+        return _delete_response(self._post("/v3/kv/deleterange", _encode_delete(op)))
+
+    def txn(
+        self,
+        compare: Iterable[Compare] = (),
+        success: Iterable[RequestOp] = (),
+        failure: Iterable[RequestOp] = (),
+    ) -> TxnResponse:
+        """etcd ``Txn``; see :meth:`etcdlite.Store.txn`."""
+        op = Op.txn(compare, success, failure)
+        return _txn_response(self._post("/v3/kv/txn", _encode_txn(op)))
+
+    def do(self, op: RequestOp) -> PutResponse | RangeResponse | DeleteRangeResponse | TxnResponse:
+        """Run one ``Op`` (clientv3 ``KV.Do``); see :meth:`etcdlite.Store.do`."""
+        path, body = encode_request(op)
+        return decode_response(op, self._post(path, body))
+
+    def compact(self, revision: int, *, physical: bool = False) -> CompactionResponse:
+        """etcd ``Compact``; see :meth:`etcdlite.Store.compact`."""
+        body: Json = {"revision": str(revision)}
+        if physical:
+            body["physical"] = True
+        return CompactionResponse(_header(self._post("/v3/kv/compaction", body)))

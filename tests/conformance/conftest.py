@@ -1,0 +1,147 @@
+"""Fixtures: every conformance test runs once on a ``Store`` and once on a fresh real etcd.
+
+* ``backend`` is ``"store"`` or ``"etcd"`` (the etcd case carries the ``etcd`` marker, and is
+  skipped with its reason when there is no etcd binary, or fails under
+  ``ETCDLITE_REQUIRE_ETCD=1``);
+* ``kv`` is that backend, fresh (revision 1), with etcd's default limits;
+* ``make_kv(...)`` builds it with other limits (``max_request_bytes``, ``max_txn_ops``) or, for
+  the Store, another ``compat`` profile;
+* ``differential(scenario, ...)`` plays a scenario: on ``store`` against a Store alone, on
+  ``etcd`` against a Store *and* a real etcd with the same limits, failing the test unless every
+  call's normalized outcome agrees; it returns the tested backend's result (etcd's on ``etcd``),
+  or raises the etcd error the scenario ended with, so each test still asserts concrete values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, TypeVar, cast
+
+import pytest
+
+from etcdlite import Store
+
+from ._etcd import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, running_etcd
+from ._gateway import EtcdKV
+from ._harness import run_differential, run_recorded
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from etcdlite._store import Compat
+
+    from ._harness import KVBackend
+
+T = TypeVar("T")
+
+BACKENDS = (
+    pytest.param("store", id="store"),
+    pytest.param("etcd", id="etcd", marks=pytest.mark.etcd),
+)
+
+
+class KVFactory:
+    """Builds fresh backends of one kind; started etcds stop when the test ends."""
+
+    def __init__(self, backend: str, stack: contextlib.ExitStack) -> None:
+        self.backend = backend
+        self._stack = stack
+
+    def store(
+        self,
+        *,
+        compat: Compat = "3.5",
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+    ) -> Store:
+        """A fresh Store with these limits."""
+        store = Store(compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
+        self._stack.callback(store.close)
+        return store
+
+    def etcd(
+        self,
+        *,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+    ) -> EtcdKV:
+        """A fresh real etcd with these limits, stopped at the end of the test."""
+        proc = self._stack.enter_context(
+            running_etcd(max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
+        )
+        return EtcdKV(proc.url, version=proc.version)
+
+    def __call__(
+        self,
+        *,
+        compat: Compat = "3.5",
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+    ) -> KVBackend:
+        """A fresh backend of this test's kind (``compat`` only applies to the Store)."""
+        if self.backend == "etcd":
+            return self.etcd(max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
+        return self.store(
+            compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+        )
+
+
+class Differential:
+    """Plays scenarios on the test's backend, against a Store as well on ``etcd``."""
+
+    def __init__(self, factory: KVFactory) -> None:
+        self._factory = factory
+        self.backend = factory.backend
+
+    def __call__(
+        self,
+        scenario: Callable[[KVBackend], T],
+        *,
+        compat: Compat = "3.5",
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+    ) -> T:
+        """Run ``scenario``; on ``etcd`` require the Store (with ``compat``) to agree with etcd."""
+        store = self._factory.store(
+            compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+        )
+        if self.backend == "etcd":
+            etcd = self._factory.etcd(max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
+            _, run = run_differential(scenario, store, etcd)
+        else:
+            run = run_recorded(store, scenario)
+        if run.error is not None:
+            raise run.error
+        return cast("T", run.result)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """``"store"`` or ``"etcd"``: the backend this test runs on."""
+    return cast("str", request.param)
+
+
+@pytest.fixture
+def make_kv(backend: str) -> Iterator[KVFactory]:
+    """A factory of fresh backends of this test's kind."""
+    with contextlib.ExitStack() as stack:
+        yield KVFactory(backend, stack)
+
+
+@pytest.fixture
+def kv(make_kv: KVFactory) -> KVBackend:
+    """A fresh backend (revision 1) with etcd's default limits."""
+    return make_kv()
+
+
+@pytest.fixture
+def differential(make_kv: KVFactory) -> Differential:
+    """The differential runner for this test's backend (see the module docstring)."""
+    return Differential(make_kv)
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Readable ids for byte strings in parameter tables."""
+    if isinstance(val, bytes):
+        return repr(val)[2:-1] or "empty"
+    return None
