@@ -32,11 +32,13 @@ def main() -> None:
             success=[Op.put("config/db/host", "10.0.0.7"), Op.get("config/db/host")],
             failure=[Op.get("config/db/host")],
         )
+        last = t.responses[-1]  # the responses of the branch that ran, in order
+        assert isinstance(last, RangeResponse)
         print(
             "txn compare-and-swap          -> succeeded:",
             t.succeeded,
             "| value now:",
-            t.responses[-1].kvs[0].value.decode(),
+            last.kvs[0].value.decode(),
         )
 
         # Reads at an old revision see the store as it was.
