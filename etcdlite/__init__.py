@@ -32,6 +32,8 @@ from ._model import SortOrder as SortOrder
 from ._model import SortTarget as SortTarget
 from ._model import TxnRequest as TxnRequest
 from ._model import TxnResponse as TxnResponse
+from ._model import WatchFilter as WatchFilter
+from ._model import WatchResponse as WatchResponse
 from ._model import prefix_end as prefix_end
 from ._store import Store as Store
 from ._version import __version__ as __version__
@@ -61,6 +63,8 @@ __all__ = (
     "Store",
     "TxnRequest",
     "TxnResponse",
+    "WatchFilter",
+    "WatchResponse",
     "__version__",
     "errors",
     "prefix_end",
