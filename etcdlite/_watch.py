@@ -376,9 +376,7 @@ class WatchHub:
             s.lagging.discard(w)
         self.progress_watchers.discard(w)
         if s.single:
-            s.closed = True
-        if s.progress_wanted and not s.lagging:
-            self._answer_progress(s)
+            self._end(s)
 
     def _push(self, w: Watcher, hdr: ResponseHeader, events: tuple[Event, ...]) -> None:
         q = w.stream.queue  # type: ignore[union-attr]
@@ -407,6 +405,11 @@ class WatchHub:
             self._push_progress(s, -1)
             s.wake()
 
+    def _end(self, s: StreamState) -> None:
+        """No response will be added to ``s`` any more."""
+        s.closed = True
+        self.streams.discard(s)
+
     def _reap(self) -> None:
         while self.abandoned:
             s = self.abandoned.pop()
@@ -430,9 +433,8 @@ class WatchHub:
         """Close ``s`` as a client does: its watchers go, unread responses are dropped."""
         for w in list(s.watchers.values()):
             self._drop(w)
-        s.closed = True
+        self._end(s)
         s.queue.clear()
-        self.streams.discard(s)
         s.wake()
 
     def close_all(self, reason: str) -> None:
@@ -487,7 +489,7 @@ class WatchHub:
                 WatchResponse(hdr, -1, created=True, canceled=True, cancel_reason=reason)
             )
             if s.single:
-                s.closed = True
+                self._end(s)
             s.wake()
             return -1
         w = Watcher(
@@ -535,6 +537,8 @@ class WatchHub:
             raise WatcherNotExistError()
         self._drop(w)
         s.queue.append(WatchResponse(self._current_header(), watch_id, canceled=True))
+        if s.progress_wanted and not s.lagging:  # the others are synced: answer after it
+            self._answer_progress(s)
         s.wake()
 
     def request_progress(self, s: StreamState) -> None:
@@ -665,6 +669,8 @@ class WatchHub:
             s.queue.append(
                 WatchResponse(self._header(0), w.id, canceled=True, compact_revision=rev)
             )
+            if s.progress_wanted and not s.lagging:
+                self._answer_progress(s)
             s.wake()
 
     # -- the consumer's side ----------------------------------------------------------------
@@ -759,7 +765,7 @@ class WatchHub:
                     indexed += 1
                     assert w not in self.unsynced
                     assert w not in s.lagging
-                    assert w.min_rev > current, (w, current)
+                    assert w.min_rev > 1, w  # only a future start_revision is still to come
                     assert not w.pending
                 else:
                     assert w in self.unsynced
