@@ -29,6 +29,7 @@ cancel with a header without revision, event headers at or after their events.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -149,24 +150,30 @@ def _flatten(req: RequestOp, resp: ResponseOp, out: list[tuple[str, bytes, bytes
 
 
 class Recorder:
-    """Sends write requests to a store and replays each on the :class:`History`."""
+    """Sends write requests to a store and replays each on the :class:`History`.
+
+    Thread-safe: a lock keeps the replay in the order the store applied the requests.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.history = History()
+        self._lock = threading.Lock()
 
     def do(self, req: RequestOp) -> ResponseOp:
         """Run ``req`` on the store and record it (a request the store refuses records nothing)."""
-        resp = self.store.do(req)
-        ops: list[tuple[str, bytes, bytes]] = []
-        _flatten(req, resp, ops)
-        self.history.apply(ops, resp.header.revision)
+        with self._lock:
+            resp = self.store.do(req)
+            ops: list[tuple[str, bytes, bytes]] = []
+            _flatten(req, resp, ops)
+            self.history.apply(ops, resp.header.revision)
         return resp
 
     def compact(self, revision: int) -> None:
         """Compact the store and note it (prev_kv may be missing below it from now on)."""
-        self.store.compact(revision)
-        self.history.compactions.append(revision)
+        with self._lock:
+            self.store.compact(revision)
+            self.history.compactions.append(revision)
 
 
 def _fact(ev: Event) -> Fact:
