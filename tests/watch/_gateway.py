@@ -157,10 +157,10 @@ class GatewayWatchStream:
         self._sock.sendall(b"%x\r\n%s\r\n" % (len(line), line))
 
     def create(self, key: bytes | str, **fields: Any) -> None:
-        """Send a create_request (``bytes`` fields are base64-encoded)."""
+        """Send a create_request (``range_end`` is base64-encoded like the key)."""
         req: JSON = {"key": b64(key)}
         for name, value in fields.items():
-            req[name] = b64(value) if isinstance(value, bytes) else value
+            req[name] = b64(value) if name == "range_end" else value
         self.send({"create_request": req})
 
     def cancel(self, watch_id: int) -> None:
