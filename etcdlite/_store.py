@@ -287,7 +287,7 @@ class Store:
                 self._cluster_id, self._member_id, kv.mod_revision, self._raft_term
             )
             if self._hub.active:
-                self._hub.notify(hdr, (kv,))
+                self._hub.notify_one(hdr, kv)
         return PutResponse(hdr)
 
     def get(

@@ -574,14 +574,20 @@ class WatchHub:
 
     def notify(self, hdr: ResponseHeader, records: Sequence[KeyValue]) -> None:
         """Queue the events of one committed revision (``hdr.revision``) for synced watchers."""
+        if len(records) == 1:
+            self.notify_one(hdr, records[0])
+            return
         if self.abandoned:
             self._reap()
-        if len(records) == 1:
-            groups = self.index.groups(records[0].key)
-            if groups:
-                self._notify_one(hdr, records[0], groups)
-        else:
-            self._notify_many(hdr, records)
+        self._notify_many(hdr, records)
+
+    def notify_one(self, hdr: ResponseHeader, rec: KeyValue) -> None:
+        """:meth:`notify` for a revision that wrote one record (the put fast path's case)."""
+        if self.abandoned:
+            self._reap()
+        groups = self.index.groups(rec.key)
+        if groups:
+            self._notify_one(hdr, rec, groups)
 
     def _notify_one(
         self,

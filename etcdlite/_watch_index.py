@@ -7,7 +7,10 @@ match, not all watchers. Watchers come in four shapes, each kept where a lookup 
 * **every key** (``key == end == b"\\0"``): one set, always matched;
 * **a prefix** (``end == prefix_end(key)``): a dict per prefix length, ``prefix -> set``; a key
   is looked up once per distinct length (a handful in practice; past :data:`MAX_PREFIX_LENGTHS`
-  lengths, new prefixes go to the range tree instead, so the cost stays bounded);
+  lengths, new prefixes go to the range tree instead, so the cost stays bounded). Before that,
+  one lookup of the key's first ``h`` bytes (``h`` at most the shortest prefix length) among
+  the prefixes' first ``h`` bytes rules out at once every key that is nowhere near a watched
+  prefix, the common case;
 * **any other range** ``[key, end)`` or from-key (``end == b"\\0"``): a segment tree over the
   sorted range boundaries. Each range sits in O(log n) nodes; a key is found by one bisect and
   a walk from its leaf to the root, O(log n + matches). Ranges added since the last build wait
@@ -141,13 +144,25 @@ class _RangeTree:
 class WatcherIndex:
     """The synced watchers, by the keys they watch (see the module docstring)."""
 
-    __slots__ = ("_everything", "_keys", "_prefix_lens", "_prefixes", "_ranges", "count")
+    __slots__ = (
+        "_everything",
+        "_head_len",
+        "_heads",
+        "_keys",
+        "_prefix_lens",
+        "_prefixes",
+        "_ranges",
+        "count",
+    )
 
     def __init__(self) -> None:
         self._keys: dict[bytes, set[Watcher]] = {}
         self._everything: set[Watcher] = set()
         self._prefixes: dict[int, dict[bytes, set[Watcher]]] = {}
         self._prefix_lens: list[int] = []  # sorted
+        #: The first ``_head_len`` bytes of every indexed prefix, with their counts.
+        self._head_len = 0
+        self._heads: dict[bytes, int] = {}
         self._ranges = _RangeTree()
         #: How many watchers are indexed (read on every write: keep it a plain attribute).
         self.count = 0
@@ -190,6 +205,17 @@ class WatcherIndex:
             table[w.key] = {w}
         else:
             group.add(w)
+        n = len(w.key)
+        if n < self._head_len or not self._heads:  # re-cut every head at the new shortest length
+            self._head_len = n
+            self._heads = {}
+            for t in self._prefixes.values():
+                for prefix, members in t.items():
+                    head = prefix[:n]
+                    self._heads[head] = self._heads.get(head, 0) + len(members)
+        else:
+            head = w.key[: self._head_len]
+            self._heads[head] = self._heads.get(head, 0) + 1
 
     def remove(self, w: Watcher) -> None:
         """Stop indexing ``w`` (which must be indexed)."""
@@ -210,6 +236,12 @@ class WatcherIndex:
                 found.remove(w)
                 if not found:
                     del table[w.key]
+                head = w.key[: self._head_len]
+                left = self._heads[head] - 1
+                if left:
+                    self._heads[head] = left
+                else:
+                    del self._heads[head]
                 return
         self._ranges.remove(w)
 
@@ -221,7 +253,7 @@ class WatcherIndex:
             out.append(group)
         if self._everything:
             out.append(self._everything)
-        if self._prefix_lens:
+        if self._heads and key[: self._head_len] in self._heads:
             n = len(key)
             prefixes = self._prefixes
             for length in self._prefix_lens:
@@ -253,6 +285,14 @@ class WatcherIndex:
                 assert not w.end
             n += len(group)
         assert sorted(self._prefixes) == self._prefix_lens
+        heads: dict[bytes, int] = {}
+        for table in self._prefixes.values():
+            for prefix, group in table.items():
+                assert len(prefix) >= self._head_len
+                heads[prefix[: self._head_len]] = heads.get(prefix[: self._head_len], 0) + len(
+                    group
+                )
+        assert heads == self._heads, (heads, self._heads)
         for length, table in self._prefixes.items():
             for prefix, group in table.items():
                 assert group
