@@ -5,7 +5,7 @@ Run it with ``python examples/quickstart.py``.
 
 from __future__ import annotations
 
-from etcdlite import Compare, Op, Store
+from etcdlite import Compare, Op, RangeResponse, Store
 from etcdlite.errors import CompactedError
 
 
@@ -32,11 +32,13 @@ def main() -> None:
             success=[Op.put("config/db/host", "10.0.0.7"), Op.get("config/db/host")],
             failure=[Op.get("config/db/host")],
         )
+        now = t.responses[-1]
+        assert isinstance(now, RangeResponse)  # the Op.get's answer
         print(
             "txn compare-and-swap          -> succeeded:",
             t.succeeded,
             "| value now:",
-            t.responses[-1].kvs[0].value.decode(),
+            now.kvs[0].value.decode(),
         )
 
         # Reads at an old revision see the store as it was.
