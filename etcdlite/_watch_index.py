@@ -55,7 +55,7 @@ def _contains(w: Watcher, key: bytes) -> bool:
 class _RangeTree:
     """General ranges: a segment tree over their boundaries, rebuilt lazily."""
 
-    __slots__ = ("_bounds", "_members", "_nodes", "_pending", "_size")
+    __slots__ = ("_bounds", "_members", "_nodes", "_paths", "_pending", "_size")
 
     def __init__(self) -> None:
         self._members: set[Watcher] = set()
@@ -63,6 +63,8 @@ class _RangeTree:
         self._bounds: list[bytes] = []
         self._size = 0
         self._nodes: list[set[Watcher] | None] = []
+        #: Per leaf queried since the last build: the non-empty nodes on its way to the root.
+        self._paths: dict[int, tuple[set[Watcher], ...]] = {}
 
     def __len__(self) -> int:
         return len(self._members)
@@ -110,23 +112,31 @@ class _RangeTree:
                     s.add(w)
             w.nodes = tuple(placed)
         self._bounds, self._size, self._nodes = bounds, size, nodes
+        self._paths = {}
         self._pending = set()
 
     def stab(self, key: bytes, out: list[Watcher]) -> None:
         """Append to ``out`` every range that contains ``key``."""
         if len(self._pending) > PENDING_RANGES:
             self._rebuild()
-        out.extend(w for w in self._pending if _contains(w, key))
-        i = bisect_right(self._bounds, key) - 1
-        if i < 0:
+        if self._pending:
+            out.extend(w for w in self._pending if _contains(w, key))
+        i = bisect_right(self._bounds, key)
+        if not i:
             return
-        nodes = self._nodes
-        i += self._size
-        while i:
-            s = nodes[i]
-            if s:
-                out.extend(s)
-            i >>= 1
+        path = self._paths.get(i)
+        if path is None:  # the sets on the leaf's way up (nodes change only in a rebuild)
+            nodes = self._nodes
+            j = i - 1 + self._size
+            found = []
+            while j:
+                s = nodes[j]
+                if s is not None:
+                    found.append(s)
+                j >>= 1
+            path = self._paths[i] = tuple(found)
+        for s in path:
+            out.extend(s)
 
     def _check(self) -> None:
         placed: dict[Watcher, int] = {}
