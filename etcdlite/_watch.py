@@ -48,8 +48,8 @@ import enum
 from collections import deque
 from typing import TYPE_CHECKING
 
-from ._model import Event, EventType, KeyValue, ResponseHeader, WatchResponse
-from ._mvcc._txn import _bytes_field, _int_field, _message_field
+from ._model import Event, KeyValue, ResponseHeader, WatchResponse
+from ._watch_events import fragments, make_event
 from ._watch_index import WatcherIndex
 from .errors import (
     CompactedError,
@@ -72,7 +72,6 @@ __all__ = (
     "WatchHub",
     "Watcher",
     "history",
-    "response_size",
 )
 
 #: Responses a stream queues before its watchers fall behind (etcd's ``chanBufLen``).
@@ -209,93 +208,6 @@ class StreamState:
             waker()
 
 
-def _event_size(ev: Event) -> int:
-    """The protobuf size of ``ev`` as a field of a WatchResponse (tag, length, body)."""
-    return _message_field(
-        (2 if ev.type else 0)
-        + _message_field(_kv_size(ev.kv))
-        + (_message_field(_kv_size(ev.prev_kv)) if ev.prev_kv is not None else 0)
-    )
-
-
-def _kv_size(kv: KeyValue) -> int:
-    return (
-        _bytes_field(kv.key)
-        + _int_field(kv.create_revision)
-        + _int_field(kv.mod_revision)
-        + _int_field(kv.version)
-        + _bytes_field(kv.value)
-        + _int_field(kv.lease)
-    )
-
-
-def _head_size(hdr: ResponseHeader, watch_id: int, fragment: bool) -> int:
-    h = _int_field(hdr.cluster_id) + _int_field(hdr.member_id)
-    h += _int_field(hdr.revision) + _int_field(hdr.raft_term)
-    return (_message_field(h) if h else 0) + _int_field(watch_id) + 2 * fragment
-
-
-def response_size(resp: WatchResponse) -> int:
-    """The size of ``resp`` in etcd's protobuf encoding (what ``fragment`` splits on).
-
-    >>> from etcdlite import ResponseHeader
-    >>> response_size(WatchResponse(ResponseHeader(revision=2), 1, created=True))
-    8
-    """
-    return (
-        _head_size(resp.header, resp.watch_id, resp.fragment)
-        + 2 * (resp.created + resp.canceled)
-        + _int_field(resp.compact_revision)
-        + _bytes_field(resp.cancel_reason.encode())
-        + sum(_event_size(ev) for ev in resp.events)
-    )
-
-
-def fragments(
-    hdr: ResponseHeader, watch_id: int, events: tuple[Event, ...], limit: int
-) -> list[WatchResponse]:
-    """Split a response of ``events`` as etcd's ``sendFragments`` does.
-
-    Unsplit unless it has two events or more and is at least ``limit`` bytes; otherwise each
-    part takes events while it stays under ``limit`` (at least one), and all parts but the last
-    say ``fragment=True``.
-    """
-    sizes = [_event_size(ev) for ev in events]
-    base = _head_size(hdr, watch_id, False)
-    if len(events) < 2 or base + sum(sizes) < limit:
-        return [WatchResponse(hdr, watch_id, events=events)]
-    base += 2  # the fragment flag
-    out: list[WatchResponse] = []
-    i, n = 0, len(events)
-    while i < n:
-        j, size = i, base
-        while j < n:
-            size += sizes[j]
-            if j > i and size >= limit:
-                break
-            j += 1
-        out.append(WatchResponse(hdr, watch_id, events=events[i:j], fragment=j < n))
-        i = j
-    return out
-
-
-def _make_event(kv: KV, rec: KeyValue, rev: int, prev_kv: bool) -> Event:
-    """The event of record ``rec`` at ``rev``; with ``prev_kv``, the key's record at ``rev - 1``.
-
-    As etcd's ``sendLoop``: a create (version 1) has no previous record, and none is looked
-    up below the compaction revision.
-    """
-    if rec.version:
-        if not prev_kv or rec.version == 1 or rev - 1 < kv.compact_revision:
-            return Event(EventType.PUT, rec)
-        ki = kv.lookup(rec.key)
-        return Event(EventType.PUT, rec, None if ki is None else ki.at(rev - 1))
-    if not prev_kv or rev - 1 < kv.compact_revision:
-        return Event(EventType.DELETE, rec)
-    ki = kv.lookup(rec.key)
-    return Event(EventType.DELETE, rec, None if ki is None else ki.at(rev - 1))
-
-
 def history(
     kv: KV, key: bytes, end: bytes, start: int, stop: int, *, prev_kv: bool = False
 ) -> list[Event]:
@@ -306,7 +218,7 @@ def history(
     for rev, recs in kv.changes(start):
         if rev > stop:
             break
-        out.extend(_make_event(kv, rec, rev, prev_kv) for rec in recs if matches(rec.key))
+        out.extend(make_event(kv, rec, rev, prev_kv) for rec in recs if matches(rec.key))
     return out
 
 
@@ -610,7 +522,7 @@ class WatchHub:
                     continue
                 resp = cache.get(w.ckey)
                 if resp is None:
-                    ev = _make_event(self._kv, rec, rev, w.prev_kv)
+                    ev = make_event(self._kv, rec, rev, w.prev_kv)
                     resp = cache[w.ckey] = WatchResponse(hdr, w.id, events=(ev,))
                 q.append(resp)
                 w.notified = True
@@ -643,7 +555,7 @@ class WatchHub:
                 k = (id(rec), w.prev_kv)
                 ev = made.get(k)
                 if ev is None:
-                    ev = made[k] = _make_event(kv, rec, rev, w.prev_kv)
+                    ev = made[k] = make_event(kv, rec, rev, w.prev_kv)
                 events.append(ev)
             if not events:
                 continue
@@ -730,7 +642,7 @@ class WatchHub:
                     full = True
                     break
                 revs += 1
-                pending.extend(_make_event(kv, r, rev, prev_kv) for r in found)
+                pending.extend(make_event(kv, r, rev, prev_kv) for r in found)
             budget -= 1
             if not budget:
                 rev += 1
