@@ -47,11 +47,6 @@ MAX_PREFIX_LENGTHS = 16
 PENDING_RANGES = 32
 
 
-def _contains(w: Watcher, key: bytes) -> bool:
-    end = w.end
-    return w.key <= key and (end == b"\0" or key < end)
-
-
 class _RangeTree:
     """General ranges: a segment tree over their boundaries, rebuilt lazily."""
 
@@ -120,7 +115,7 @@ class _RangeTree:
         if len(self._pending) > PENDING_RANGES:
             self._rebuild()
         if self._pending:
-            out.extend(w for w in self._pending if _contains(w, key))
+            out.extend(w for w in self._pending if w.matches(key))
         i = bisect_right(self._bounds, key)
         if not i:
             return

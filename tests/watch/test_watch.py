@@ -616,3 +616,31 @@ def test_history_errors(store: Store) -> None:
         store.history("k", end_revision=5)
     with pytest.raises(ValueError, match="negative"):
         store.history("k", start_revision=-1)
+
+
+def test_progress_notify_on_the_real_clock() -> None:
+    """With the default (monotonic) clock the notification comes by itself; close() stops it."""
+    store = Store(watch_progress_interval=0.01)
+    w = store.watch("k", progress_notify=True)
+    assert w.receive(timeout=10).created
+    r = w.receive(timeout=10)  # bounds the wait only: it comes after about 10 ms
+    assert (r.is_progress_notify, r.watch_id, r.header.revision) == (True, 0, 1)
+    clock = store._clock
+    store.close()
+    thread = clock._thread  # type: ignore[attr-defined]
+    if thread is not None:
+        thread.join(10)
+        assert not thread.is_alive()
+
+
+def test_dropped_stream_is_reaped(store: Store) -> None:
+    """A WatchStream dropped without close() releases its watchers at the next watch call."""
+    s = store.watch_stream()
+    s.create("a")
+    s.create("b", prefix=True)
+    assert store._hub.index.count == 2
+    del s
+    gc.collect()
+    store.watch_stream().close()
+    assert store._hub.index.count == 0
+    assert not store._hub.streams
