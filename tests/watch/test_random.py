@@ -45,7 +45,7 @@ RANGES = [
 ]
 
 keys = st.sampled_from(KEYS)
-values = st.sampled_from([b"", b"x", b"y" * 40])
+values = st.sampled_from([b"", b"x", b"y" * 40, b"z" * 100])
 write_ops = st.one_of(
     st.builds(lambda k, v: Op.put(k, v), keys, values),
     st.builds(lambda k: Op.delete(k), keys),
@@ -104,7 +104,7 @@ class WatchMachine(RuleBasedStateMachine):
     @initialize(
         queue=st.sampled_from([1, 2, 3, 128]),
         batch=st.sampled_from([1, 2, 1000]),
-        fragment=st.sampled_from([120, 400, 1 << 20]),
+        fragment=st.sampled_from([60, 250, 1 << 20]),
     )
     def setup(self, queue: int, batch: int, fragment: int) -> None:
         self.clock = FakeClock()
@@ -122,14 +122,15 @@ class WatchMachine(RuleBasedStateMachine):
 
     # -- writes -----------------------------------------------------------------------------
 
-    @rule(op=write_ops)
-    def write(self, op: Op) -> None:
-        self.rec.do(op)  # type: ignore[arg-type]
+    @rule(ops=st.lists(write_ops, min_size=1, max_size=4))
+    def write(self, ops: list[Op]) -> None:
+        for op in ops:
+            self.rec.do(op)  # type: ignore[arg-type]
 
     @rule(
         key=keys,
         version=st.integers(0, 3),
-        success=st.lists(write_ops, max_size=3),
+        success=st.lists(write_ops, max_size=4),
         failure=st.lists(write_ops, max_size=2),
     )
     def txn(self, key: bytes, version: int, success: list[Op], failure: list[Op]) -> None:
