@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,15 +14,18 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
+HERE = Path(__file__).parent
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave ``slow`` tests out of a run that selects no markers (they are deselected, not
-    skipped: ``pytest -m slow tests/watch`` runs them)."""
+    """Leave this directory's ``slow`` tests out of a run that selects no markers (deselected,
+    not skipped: ``pytest -m slow tests/watch`` runs them)."""
     if config.getoption("markexpr"):
         return
-    slow = [item for item in items if item.get_closest_marker("slow")]
+    slow = [i for i in items if i.get_closest_marker("slow") and HERE in i.path.parents]
     if slow:
         config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        items[:] = [i for i in items if i not in slow]
 
 
 @pytest.fixture(params=["asyncio", "trio"])
