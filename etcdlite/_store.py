@@ -484,13 +484,14 @@ class Store:
         The range is one key, ``[key, range_end)``, a prefix or every key from ``key`` on, as
         for :meth:`get` (an empty key means the smallest key, ``"\\0"``). ``start_revision``
         is inclusive: 0 watches from the next revision; a past one replays the history from
-        there (``CompactedError``'s territory below the compaction: the watch is created, then
-        canceled with ``compact_revision``); a future one waits silently. ``filters`` leaves
-        out puts (``"noput"``) or deletes (``"nodelete"``); ``prev_kv`` adds each key's
-        previous record (none for a create, nor below the compaction); ``progress_notify``
-        sends an empty response every ``watch_progress_interval`` without events;
-        ``fragment`` splits responses larger than ``watch_fragment_bytes``; ``watch_id``
-        names the watch (0: auto, starting at 0).
+        there (below the compaction the watch is created, then canceled with
+        ``compact_revision``; a negative one is refused); a future one waits silently.
+
+        ``filters`` leaves out puts (``"noput"``) or deletes (``"nodelete"``); ``prev_kv`` adds
+        each key's previous record (none for a create, nor below the compaction);
+        ``progress_notify`` sends an empty response every ``watch_progress_interval`` without
+        events; ``fragment`` splits responses larger than ``watch_fragment_bytes``;
+        ``watch_id`` names the watch (0: auto, starting at 0). See ``docs/watch.md``.
 
         The first response says ``created``; events follow in revision order, all events of a
         revision in one response. Raises ``StoppedError`` on a closed store.
