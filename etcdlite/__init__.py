@@ -32,9 +32,14 @@ from ._model import SortOrder as SortOrder
 from ._model import SortTarget as SortTarget
 from ._model import TxnRequest as TxnRequest
 from ._model import TxnResponse as TxnResponse
+from ._model import WatchFilter as WatchFilter
+from ._model import WatchResponse as WatchResponse
 from ._model import prefix_end as prefix_end
 from ._store import Store as Store
 from ._version import __version__ as __version__
+from ._watch_stream import Watch as Watch
+from ._watch_stream import WatchStatistics as WatchStatistics
+from ._watch_stream import WatchStream as WatchStream
 from .errors import EtcdError as EtcdError
 
 __all__ = (
@@ -61,6 +66,11 @@ __all__ = (
     "Store",
     "TxnRequest",
     "TxnResponse",
+    "Watch",
+    "WatchFilter",
+    "WatchResponse",
+    "WatchStatistics",
+    "WatchStream",
     "__version__",
     "errors",
     "prefix_end",

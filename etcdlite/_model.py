@@ -45,6 +45,8 @@ __all__ = (
     "SortTarget",
     "TxnRequest",
     "TxnResponse",
+    "WatchFilter",
+    "WatchResponse",
     "prefix_end",
 )
 
@@ -57,6 +59,13 @@ class EventType(enum.IntEnum):
 
     PUT = 0
     DELETE = 1
+
+
+class WatchFilter(enum.IntEnum):
+    """WatchCreateRequest.FilterType: the events a watch leaves out."""
+
+    NOPUT = 0
+    NODELETE = 1
 
 
 class SortOrder(enum.IntEnum):
@@ -297,6 +306,46 @@ class CompactionResponse:
     """etcdserverpb.CompactionResponse."""
 
     header: ResponseHeader
+
+
+@attrs.frozen
+class WatchResponse:
+    """etcdserverpb.WatchResponse: one message of a watch stream.
+
+    * ``created``: the first response of a watch, carrying its ``watch_id``;
+    * ``events``: every event of one or more revisions (never part of a revision, except that
+      a response split with ``fragment=True`` continues in the next ones);
+    * ``canceled``: the watch ended; ``compact_revision`` is set when the history it needed was
+      compacted, ``cancel_reason`` when etcd gives a reason;
+    * no events and none of the flags: a progress notification; every event up to
+      ``header.revision`` was delivered (``watch_id`` -1 answers a progress request).
+
+    The header revision is the store's revision when the response was made.
+    """
+
+    header: ResponseHeader
+    watch_id: int = 0
+    created: bool = False
+    canceled: bool = False
+    compact_revision: int = 0
+    cancel_reason: str = ""
+    events: tuple[Event, ...] = ()
+    fragment: bool = False
+
+    @property
+    def is_progress_notify(self) -> bool:
+        """Whether this is a progress notification (clientv3 ``IsProgressNotify``).
+
+        >>> WatchResponse(ResponseHeader(revision=5)).is_progress_notify
+        True
+        """
+        return (
+            not self.events
+            and not self.canceled
+            and not self.created
+            and self.compact_revision == 0
+            and self.header.revision != 0
+        )
 
 
 ResponseOp = RangeResponse | PutResponse | DeleteRangeResponse | TxnResponse

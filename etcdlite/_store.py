@@ -12,11 +12,15 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Literal, NoReturn
 
+import anyio
+
+from ._clock import MonotonicClock
 from ._model import (
     CompactionResponse,
     Compare,
     DeleteRangeRequest,
     DeleteRangeResponse,
+    Event,
     Op,
     PutRequest,
     PutResponse,
@@ -28,6 +32,7 @@ from ._model import (
     SortTarget,
     TxnRequest,
     TxnResponse,
+    WatchFilter,
     new_delete_range_response,
     new_header,
     new_put_response,
@@ -48,21 +53,44 @@ from ._mvcc._txn import (
     request_size,
     run_txn,
 )
-from .errors import EmptyKeyError, RequestTooLargeError, StoppedError
+from ._watch import (
+    DEFAULT_BATCH_REVISIONS,
+    DEFAULT_QUEUE_SIZE,
+    GRPC_OVERHEAD_BYTES,
+    StreamState,
+    WatchHub,
+    history,
+)
+from ._watch_stream import Watch, WatchArgs, WatchStream, watch_args
+from .errors import (
+    EmptyKeyError,
+    FutureRevisionError,
+    RequestTooLargeError,
+    StoppedError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from types import TracebackType
 
+    from ._clock import Clock, TimerHandle
     from ._model import KeyValue
     from ._mvcc._index import Entry
+    from ._mvcc._kv import WriteTxn
 
-__all__ = ("DEFAULT_MAX_REQUEST_BYTES", "DEFAULT_MAX_TXN_OPS", "Store")
+__all__ = (
+    "DEFAULT_MAX_REQUEST_BYTES",
+    "DEFAULT_MAX_TXN_OPS",
+    "DEFAULT_WATCH_PROGRESS_INTERVAL",
+    "Store",
+)
 
 #: etcd's ``--max-txn-ops`` default.
 DEFAULT_MAX_TXN_OPS = 128
 #: etcd's ``--max-request-bytes`` default, 1.5 MiB.
 DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024
+#: etcd's ``--watch-progress-notify-interval`` default: 10 minutes.
+DEFAULT_WATCH_PROGRESS_INTERVAL = 600.0
 #: A put whose key and value fit in this many bytes below the limit skips the size estimate.
 _SIZE_SLACK = 64
 
@@ -86,7 +114,13 @@ class Store:
     * ``cluster_id``, ``member_id`` and ``raft_term`` for response headers (a default single
       etcd member's ids by default);
     * ``compat="3.4"`` reproduces etcd 3.4 where current etcd fixed a bug (compaction then drops
-      a tombstone that sits exactly at the compaction revision).
+      a tombstone that sits exactly at the compaction revision);
+    * ``clock``: where time comes from (:class:`~etcdlite.testing.FakeClock` in tests), and
+      ``watch_progress_interval`` (etcd ``--watch-progress-notify-interval``, 10 minutes);
+    * watch tuning: ``watch_queue_size`` (responses a watch buffers before it falls behind and
+      is caught up from history), ``watch_batch_revisions`` (revisions per catch-up response)
+      and ``watch_fragment_bytes`` (the size ``fragment=True`` splits at: by default
+      ``max_request_bytes`` plus 512 KiB, as etcd).
 
     >>> with Store() as store:
     ...     store.put("greeting", "hello").header.revision
@@ -97,9 +131,11 @@ class Store:
 
     __slots__ = (
         "_acquire",
+        "_clock",
         "_closed",
         "_cluster_id",
         "_hdr",
+        "_hub",
         "_kv",
         "_kv_put",
         "_lock",
@@ -107,6 +143,8 @@ class Store:
         "_max_request_bytes",
         "_max_txn_ops",
         "_member_id",
+        "_progress_interval",
+        "_progress_timer",
         "_put_fast_bytes",
         "_raft_term",
         "_release",
@@ -122,6 +160,11 @@ class Store:
         member_id: int = 10276657743932975437,
         raft_term: int = 2,
         compat: Compat = "3.5",
+        clock: Clock | None = None,
+        watch_progress_interval: float = DEFAULT_WATCH_PROGRESS_INTERVAL,
+        watch_queue_size: int = DEFAULT_QUEUE_SIZE,
+        watch_batch_revisions: int = DEFAULT_BATCH_REVISIONS,
+        watch_fragment_bytes: int | None = None,
     ) -> None:
         if compat not in ("3.4", "3.5"):
             raise ValueError(f"compat must be '3.4' or '3.5', not {compat!r}")
@@ -144,14 +187,38 @@ class Store:
         self._kv_put: Callable[[bytes, bytes, int], tuple[KeyValue, KeyValue | None]] = self._kv.put
         self._closed = False
         self._hdr = self._header(self._kv.revision)
+        self._clock: Clock = MonotonicClock() if clock is None else clock
+        if not watch_progress_interval > 0:
+            raise ValueError("watch_progress_interval must be positive")
+        self._progress_interval = float(watch_progress_interval)
+        self._progress_timer: TimerHandle | None = None
+        self._hub = WatchHub(
+            self._kv,
+            self._header,
+            queue_size=to_int(watch_queue_size, "watch_queue_size"),
+            batch_revisions=to_int(watch_batch_revisions, "watch_batch_revisions"),
+            fragment_bytes=self._max_request_bytes + GRPC_OVERHEAD_BYTES
+            if watch_fragment_bytes is None
+            else to_int(watch_fragment_bytes, "watch_fragment_bytes"),
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the store; later calls raise :class:`~etcdlite.errors.StoppedError`."""
+        """Close the store; later calls raise :class:`~etcdlite.errors.StoppedError`.
+
+        Every watch ends: it gets a canceled response whose ``cancel_reason`` is
+        "etcdserver: server stopped", then its iteration stops.
+        """
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             self._lookup = self._kv_put = _stopped
+            self._hub.close_all(StoppedError.message)
+            if self._progress_timer is not None:
+                self._progress_timer.cancel()
+                self._progress_timer = None
 
     @property
     def closed(self) -> bool:
@@ -239,6 +306,8 @@ class Store:
             self._hdr = hdr = new_header(
                 self._cluster_id, self._member_id, kv.mod_revision, self._raft_term
             )
+            if self._hub.active:
+                self._hub.notify_one(hdr, kv)
         finally:
             self._release()
         return new_put_response(hdr, None)
@@ -413,8 +482,155 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._kv.compact(rev)
+            if self._hub.unsynced:
+                self._hub.compact(rev)
             hdr = self._hdr
         return CompactionResponse(hdr)
+
+    # -- watch ------------------------------------------------------------------------------
+
+    def watch(
+        self,
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        start_revision: int = 0,
+        prev_kv: bool = False,
+        filters: Iterable[WatchFilter | str] = (),
+        progress_notify: bool = False,
+        fragment: bool = False,
+        watch_id: int = 0,
+    ) -> Watch:
+        """Watch a key or a range for changes (etcd ``Watch``): returns a :class:`Watch`.
+
+        The range is one key, ``[key, range_end)``, a prefix or every key from ``key`` on, as
+        for :meth:`get` (an empty key means the smallest key, ``"\\0"``). ``start_revision``
+        is inclusive: 0 watches from the next revision; a past one replays the history from
+        there (below the compaction the watch is created, then canceled with
+        ``compact_revision``; a negative one is refused); a future one waits silently.
+
+        ``filters`` leaves out puts (``"noput"``) or deletes (``"nodelete"``); ``prev_kv`` adds
+        each key's previous record (none for a create, nor below the compaction);
+        ``progress_notify`` sends an empty response every ``watch_progress_interval`` without
+        events; ``fragment`` splits responses larger than ``watch_fragment_bytes``;
+        ``watch_id`` names the watch (0: auto, starting at 0). See ``docs/watch.md``.
+
+        The first response says ``created``; events follow in revision order, all events of a
+        revision in one response. Raises ``StoppedError`` on a closed store.
+
+        >>> store = Store()
+        >>> _ = store.put("k", "v1"); _ = store.delete("k")
+        >>> w = store.watch("k", start_revision=2, prev_kv=True)
+        >>> [(e.type.name, e.kv.mod_revision, e.prev_kv and e.prev_kv.value)
+        ...  for r in (w.receive(), w.receive()) for e in r.events]
+        [('PUT', 2, None), ('DELETE', 3, b'v1')]
+        """
+        args = watch_args(
+            key,
+            range_end,
+            prefix,
+            from_key,
+            start_revision,
+            prev_kv,
+            filters,
+            progress_notify,
+            fragment,
+            watch_id,
+        )
+        with self._lock:
+            self._ensure_open()
+            state = self._hub.open_stream(single=True)
+        return Watch(self, state, self._create_watch(state, args))
+
+    def watch_stream(self) -> WatchStream:
+        """A :class:`WatchStream`: many watches, client-chosen ids, one ordered response stream.
+
+        >>> stream = Store().watch_stream()
+        >>> stream.create("a"), stream.create("b", prefix=True), stream.watch_ids
+        (0, 1, (0, 1))
+        """
+        with self._lock:
+            self._ensure_open()
+            state = self._hub.open_stream()
+        return WatchStream(self, state)
+
+    def history(
+        self,
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        start_revision: int = 0,
+        end_revision: int = 0,
+        prev_kv: bool = False,
+    ) -> tuple[Event, ...]:
+        """The events of a key or range from ``start_revision`` through ``end_revision``.
+
+        What a watch from ``start_revision`` would deliver up to ``end_revision``, as one
+        tuple: for notebooks and tests. ``start_revision`` 0 means the oldest retained
+        revision, ``end_revision`` 0 the current one. Raises ``CompactedError`` below the
+        compaction and ``FutureRevisionError`` past the current revision.
+
+        >>> store = Store()
+        >>> for v in "abc": _ = store.put("k", v)
+        >>> [(e.kv.mod_revision, e.kv.value) for e in store.history("k", start_revision=3)]
+        [(3, b'b'), (4, b'c')]
+        """
+        args = watch_args(key, range_end, prefix, from_key, 0, prev_kv, (), False, False, 0)
+        start = to_int(start_revision, "start_revision")
+        stop = to_int(end_revision, "end_revision")
+        if start < 0 or stop < 0:
+            raise ValueError("start_revision and end_revision cannot be negative")
+        with self._lock:
+            self._ensure_open()
+            kv = self._kv
+            if stop > kv.revision:
+                raise FutureRevisionError()
+            events = history(
+                kv,
+                args.key,
+                args.end,
+                start or max(kv.compact_revision, 1),
+                stop or kv.revision,
+                prev_kv=args.prev_kv,
+            )
+        return tuple(events)
+
+    def _create_watch(self, state: StreamState, args: WatchArgs) -> int:
+        """A create request on ``state`` (for ``watch`` and ``WatchStream.create``)."""
+        with self._lock:
+            self._ensure_open()
+            if state.closed:
+                raise anyio.ClosedResourceError
+            wid = self._hub.create(
+                state,
+                args.key,
+                args.end,
+                args.start,
+                watch_id=args.watch_id,
+                prev_kv=args.prev_kv,
+                no_put=args.no_put,
+                no_delete=args.no_delete,
+                fragment=args.fragment,
+                progress=args.progress,
+            )
+            if self._hub.progress_watchers and self._progress_timer is None:
+                self._progress_timer = self._clock.call_later(
+                    self._progress_interval, self._progress_tick
+                )
+        return wid
+
+    def _progress_tick(self) -> None:
+        """The clock's periodic call: progress notifications, then the next tick if needed."""
+        with self._lock:
+            self._progress_timer = None
+            if not self._closed and self._hub.progress_tick():
+                self._progress_timer = self._clock.call_later(
+                    self._progress_interval, self._progress_tick
+                )
 
     # -- the general paths ------------------------------------------------------------------
 
@@ -425,10 +641,14 @@ class Store:
     def _header(self, rev: int) -> ResponseHeader:
         return new_header(self._cluster_id, self._member_id, rev, self._raft_term)
 
-    def _commit_header(self, rev: int) -> ResponseHeader:
+    def _commit(self, w: WriteTxn) -> ResponseHeader:
+        """Commit ``w``: its header, and its events to the watchers."""
+        rev = w.commit()
         hdr = self._hdr
         if hdr.revision != rev:
             self._hdr = hdr = self._header(rev)
+            if self._hub.active:
+                self._hub.notify(hdr, w.changes)
         return hdr
 
     def _check_size(self, req: RequestOp) -> None:
@@ -448,7 +668,7 @@ class Store:
             check_put(kv, req, self._lease_exists)
             w = kv.begin()
             _, prev = apply_put(w, req)
-            hdr = self._commit_header(w.commit())
+            hdr = self._commit(w)
         return new_put_response(hdr, prev if req.prev_kv else None)
 
     def _range(self, req: RangeRequest) -> RangeResponse:
@@ -466,7 +686,7 @@ class Store:
             self._ensure_open()
             w = self._kv.begin()
             deleted = w.delete(req.key, req.range_end)
-            hdr = self._commit_header(w.commit())
+            hdr = self._commit(w)
         return new_delete_range_response(hdr, len(deleted), tuple(deleted) if req.prev_kv else ())
 
     def _txn(self, req: TxnRequest) -> TxnResponse:
@@ -482,7 +702,7 @@ class Store:
             except BaseException:
                 w.rollback()
                 raise
-            hdr = self._commit_header(w.commit())
+            hdr = self._commit(w)
         return new_txn_response(hdr, succeeded, responses)
 
     # -- invariants -------------------------------------------------------------------------
@@ -492,3 +712,4 @@ class Store:
         with self._lock:
             self._kv._check()
             assert self._hdr.revision == self._kv.revision
+            self._hub._check()

@@ -17,6 +17,8 @@ Hierarchy::
     ├── LeaseError
     │   ├── LeaseNotFoundError, LeaseExistsError, LeaseTTLTooLargeError
     ├── WatchCanceledError
+    ├── WatchError                 mvcc's watch errors, sent as a watch's ``cancel_reason``
+    │   ├── WatcherDuplicateIDError, WatcherRangeEmptyError, WatcherNotExistError
     ├── AuthError
     │   ├── RootUserNotExistError, RootRoleNotExistError, UserAlreadyExistError,
     │   │   UserNotFoundError, RoleAlreadyExistError, RoleNotFoundError, UserEmptyError,
@@ -103,6 +105,10 @@ __all__ = (
     "UserNotFoundError",
     "ValueProvidedError",
     "WatchCanceledError",
+    "WatchError",
+    "WatcherDuplicateIDError",
+    "WatcherNotExistError",
+    "WatcherRangeEmptyError",
     "error_for_message",
 )
 
@@ -157,6 +163,14 @@ _TABLE: dict[str, tuple[str, StatusCode]] = {
     "LeaseTTLTooLargeError": ("etcdserver: too large lease TTL", _S.OUT_OF_RANGE),
     # Watch
     "WatchCanceledError": ("etcdserver: watch canceled", _S.CANCELLED),
+    # mvcc's watch errors (mvcc/watcher.go): etcd sends them as a watch's cancel_reason, not
+    # as a status, so the code is only what an adapter would answer with.
+    "WatcherDuplicateIDError": (
+        "mvcc: duplicate watch ID provided on the WatchStream",
+        _S.INVALID_ARGUMENT,
+    ),
+    "WatcherRangeEmptyError": ("mvcc: watcher range is empty", _S.INVALID_ARGUMENT),
+    "WatcherNotExistError": ("mvcc: watcher does not exist", _S.NOT_FOUND),
     # Auth
     "RootUserNotExistError": ("etcdserver: root user does not exist", _S.FAILED_PRECONDITION),
     "RootRoleNotExistError": (
@@ -334,6 +348,22 @@ class LeaseTTLTooLargeError(LeaseError):
 
 class WatchCanceledError(EtcdError):
     """A watch the server canceled."""
+
+
+class WatchError(EtcdError):
+    """A watch request etcd's mvcc layer refuses (the text travels as ``cancel_reason``)."""
+
+
+class WatcherDuplicateIDError(WatchError):
+    """A create request naming a ``watch_id`` already used on its stream."""
+
+
+class WatcherRangeEmptyError(WatchError):
+    """A create request whose ``range_end`` is not above its key."""
+
+
+class WatcherNotExistError(WatchError):
+    """A cancel of a ``watch_id`` that is not (or no longer) active on its stream."""
 
 
 class RootUserNotExistError(AuthError):
