@@ -451,9 +451,7 @@ class Compare:
         from_key: bool = False,
     ) -> CompareBuilder:
         """The number of puts since the key was created (0 when absent)."""
-        return CompareBuilder(
-            CompareTarget.VERSION, *resolve_range(key, range_end, prefix, from_key)
-        )
+        return _builder(CompareTarget.VERSION, key, range_end, prefix, from_key)
 
     @staticmethod
     def create_revision(
@@ -464,9 +462,7 @@ class Compare:
         from_key: bool = False,
     ) -> CompareBuilder:
         """The revision that created the key (0 when absent)."""
-        return CompareBuilder(
-            CompareTarget.CREATE, *resolve_range(key, range_end, prefix, from_key)
-        )
+        return _builder(CompareTarget.CREATE, key, range_end, prefix, from_key)
 
     @staticmethod
     def mod_revision(
@@ -477,7 +473,7 @@ class Compare:
         from_key: bool = False,
     ) -> CompareBuilder:
         """The revision of the key's last change (0 when absent)."""
-        return CompareBuilder(CompareTarget.MOD, *resolve_range(key, range_end, prefix, from_key))
+        return _builder(CompareTarget.MOD, key, range_end, prefix, from_key)
 
     @staticmethod
     def value(
@@ -488,7 +484,7 @@ class Compare:
         from_key: bool = False,
     ) -> CompareBuilder:
         """The key's value, compared bytewise; false for a missing key, whatever the operator."""
-        return CompareBuilder(CompareTarget.VALUE, *resolve_range(key, range_end, prefix, from_key))
+        return _builder(CompareTarget.VALUE, key, range_end, prefix, from_key)
 
     @staticmethod
     def lease(
@@ -499,7 +495,15 @@ class Compare:
         from_key: bool = False,
     ) -> CompareBuilder:
         """The id of the lease the key is attached to (0 when none or absent)."""
-        return CompareBuilder(CompareTarget.LEASE, *resolve_range(key, range_end, prefix, from_key))
+        return _builder(CompareTarget.LEASE, key, range_end, prefix, from_key)
+
+
+def _builder(
+    target: CompareTarget, key: object, range_end: object, prefix: object, from_key: object
+) -> CompareBuilder:
+    if type(key) is bytes and range_end is None and prefix is False and from_key is False:
+        return _new_compare_builder(target, key, b"")
+    return _new_compare_builder(target, *resolve_range(key, range_end, prefix, from_key))
 
 
 @attrs.frozen(eq=False, weakref_slot=False)
@@ -511,11 +515,12 @@ class CompareBuilder:
     range_end: bytes
 
     def _make(self, result: CompareResult, other: object) -> Compare:
+        operand: int | bytes
         if self.target is CompareTarget.VALUE:
-            operand: int | bytes = to_bytes(other, "value")
+            operand = other if type(other) is bytes else to_bytes(other, "value")
         else:
-            operand = to_int(other, self.target.name.lower())
-        return Compare(self.key, self.target, result, operand, self.range_end)
+            operand = other if type(other) is int else to_int(other, self.target.name.lower())
+        return new_compare(self.key, self.target, result, operand, self.range_end)
 
     def __eq__(self, other: object) -> Compare:  # type: ignore[override]
         return self._make(CompareResult.EQUAL, other)
@@ -583,14 +588,19 @@ class Op:
         ignore_lease: bool = False,
     ) -> PutRequest:
         """A put, as :meth:`Store.put` takes it."""
-        return PutRequest(
-            to_bytes(key, "key"),
-            to_bytes(value, "value"),
-            to_int(lease, "lease"),
-            to_bool(prev_kv, "prev_kv"),
-            to_bool(ignore_value, "ignore_value"),
-            to_bool(ignore_lease, "ignore_lease"),
-        )
+        if type(key) is not bytes:
+            key = to_bytes(key, "key")
+        if type(value) is not bytes:
+            value = to_bytes(value, "value")
+        if type(lease) is not int:
+            lease = to_int(lease, "lease")
+        if not (
+            type(prev_kv) is bool and type(ignore_value) is bool and type(ignore_lease) is bool
+        ):
+            to_bool(prev_kv, "prev_kv")  # type: ignore[unreachable]
+            to_bool(ignore_value, "ignore_value")
+            to_bool(ignore_lease, "ignore_lease")
+        return new_put_request(key, value, lease, prev_kv, ignore_value, ignore_lease)
 
     @staticmethod
     def get(
@@ -612,21 +622,44 @@ class Op:
         max_create_revision: int = 0,
     ) -> RangeRequest:
         """A range read, as :meth:`Store.get` takes it."""
-        k, end = resolve_range(key, range_end, prefix, from_key)
-        return RangeRequest(
-            k,
+        if type(key) is bytes and range_end is None and prefix is False and from_key is False:
+            end = b""
+        else:
+            key, end = resolve_range(key, range_end, prefix, from_key)
+        if not (
+            type(limit) is int
+            and type(revision) is int
+            and type(min_mod_revision) is int
+            and type(max_mod_revision) is int
+            and type(min_create_revision) is int
+            and type(max_create_revision) is int
+        ):
+            limit = to_int(limit, "limit")
+            revision = to_int(revision, "revision")
+            min_mod_revision = to_int(min_mod_revision, "min_mod_revision")
+            max_mod_revision = to_int(max_mod_revision, "max_mod_revision")
+            min_create_revision = to_int(min_create_revision, "min_create_revision")
+            max_create_revision = to_int(max_create_revision, "max_create_revision")
+        if not (
+            type(serializable) is bool and type(keys_only) is bool and type(count_only) is bool
+        ):
+            to_bool(serializable, "serializable")  # type: ignore[unreachable]
+            to_bool(keys_only, "keys_only")
+            to_bool(count_only, "count_only")
+        return new_range_request(
+            key,
             end,
-            to_int(limit, "limit"),
-            to_int(revision, "revision"),
-            to_sort_order(sort_order),
-            to_sort_target(sort_target),
-            to_bool(serializable, "serializable"),
-            to_bool(keys_only, "keys_only"),
-            to_bool(count_only, "count_only"),
-            to_int(min_mod_revision, "min_mod_revision"),
-            to_int(max_mod_revision, "max_mod_revision"),
-            to_int(min_create_revision, "min_create_revision"),
-            to_int(max_create_revision, "max_create_revision"),
+            limit,
+            revision,
+            SortOrder.NONE if sort_order == "none" else to_sort_order(sort_order),
+            SortTarget.KEY if sort_target == "key" else to_sort_target(sort_target),
+            serializable,
+            keys_only,
+            count_only,
+            min_mod_revision,
+            max_mod_revision,
+            min_create_revision,
+            max_create_revision,
         )
 
     @staticmethod
@@ -639,8 +672,13 @@ class Op:
         prev_kv: bool = False,
     ) -> DeleteRangeRequest:
         """A delete, as :meth:`Store.delete` takes it."""
-        k, end = resolve_range(key, range_end, prefix, from_key)
-        return DeleteRangeRequest(k, end, to_bool(prev_kv, "prev_kv"))
+        if type(key) is bytes and range_end is None and prefix is False and from_key is False:
+            end = b""
+        else:
+            key, end = resolve_range(key, range_end, prefix, from_key)
+        if type(prev_kv) is not bool:
+            to_bool(prev_kv, "prev_kv")  # type: ignore[unreachable]
+        return new_delete_range_request(key, end, prev_kv)
 
     @staticmethod
     def txn(
@@ -649,7 +687,9 @@ class Op:
         failure: Iterable[RequestOp] = (),
     ) -> TxnRequest:
         """A (nested) txn, as :meth:`Store.txn` takes it."""
-        return TxnRequest(_compares(compare), _ops(success, "success"), _ops(failure, "failure"))
+        return new_txn_request(
+            _compares(compare), _ops(success, "success"), _ops(failure, "failure")
+        )
 
 
 # Fast positional constructors for the objects built on every call (see fast_constructor).
@@ -659,3 +699,9 @@ new_put_response = fast_constructor(PutResponse)
 new_range_response = fast_constructor(RangeResponse)
 new_delete_range_response = fast_constructor(DeleteRangeResponse)
 new_txn_response = fast_constructor(TxnResponse)
+new_put_request = fast_constructor(PutRequest)
+new_range_request = fast_constructor(RangeRequest)
+new_delete_range_request = fast_constructor(DeleteRangeRequest)
+new_txn_request = fast_constructor(TxnRequest)
+new_compare = fast_constructor(Compare)
+_new_compare_builder = fast_constructor(CompareBuilder)

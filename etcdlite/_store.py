@@ -52,6 +52,7 @@ from ._mvcc._txn import (
     is_read_only,
     request_size,
     run_txn,
+    size_bound,
 )
 from ._watch import (
     DEFAULT_BATCH_REVISIONS,
@@ -652,7 +653,8 @@ class Store:
         return hdr
 
     def _check_size(self, req: RequestOp) -> None:
-        if request_size(req) > self._max_request_bytes:
+        limit = self._max_request_bytes
+        if size_bound(req) > limit and request_size(req) > limit:
             raise RequestTooLargeError()
 
     def _lease_exists(self, lease: int) -> bool:

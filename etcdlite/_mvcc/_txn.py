@@ -23,20 +23,21 @@ from .._model import (
     CompareResult,
     CompareTarget,
     DeleteRangeRequest,
-    DeleteRangeResponse,
     KeyValue,
     PutRequest,
-    PutResponse,
     RangeRequest,
-    RangeResponse,
     RequestOp,
     ResponseHeader,
     ResponseOp,
     SortOrder,
     SortTarget,
     TxnRequest,
-    TxnResponse,
+    new_delete_range_response,
+    new_header,
     new_key_value,
+    new_put_response,
+    new_range_response,
+    new_txn_response,
 )
 from ..errors import (
     CompactedError,
@@ -66,6 +67,7 @@ __all__ = (
     "is_read_only",
     "request_size",
     "run_txn",
+    "size_bound",
 )
 
 #: ``lease_exists(id) -> bool``, supplied by whoever owns the leases.
@@ -196,6 +198,31 @@ def request_size(op: RequestOp) -> int:
     return 24 + _op_size(op)
 
 
+def size_bound(op: RequestOp) -> int:
+    """A cheap upper bound of :func:`request_size`: exact sizes are needed only near a limit.
+
+    Every message and field header is at most 128 bytes per operation or compare (a range
+    with all thirteen fields set takes about 100), so the bytes of keys and values plus that
+    per element, plus the envelope, is never less than the encoded size.
+    """
+    if type(op) is PutRequest:
+        return 152 + len(op.key) + len(op.value)
+    if type(op) is TxnRequest:
+        size = 152
+        for c in op.compare:
+            operand = c.operand
+            size += (
+                128
+                + len(c.key)
+                + len(c.range_end)
+                + (len(operand) if type(operand) is bytes else 0)
+            )
+        for sub in (*op.success, *op.failure):
+            size += size_bound(sub)
+        return size
+    return 152 + len(op.key) + len(op.range_end)  # type: ignore[union-attr]
+
+
 def _op_size(op: RequestOp) -> int:
     if type(op) is PutRequest:
         return (
@@ -252,6 +279,10 @@ def _compare_kv(c: Compare, kv: KeyValue) -> bool:
     else:
         a = kv.lease
     b = c.operand
+    if isinstance(b, bytes) is not (target is CompareTarget.VALUE):
+        # An operand of the other kind (etcd: target_union unset or not the target's):
+        # compareKV compares against the target's zero value.
+        b = b"" if target is CompareTarget.VALUE else 0
     result = c.result
     if result is CompareResult.EQUAL:
         return a == b
@@ -436,6 +467,9 @@ def run_txn(
     return path[0], responses
 
 
+_EMPTY_HEADER = ResponseHeader()
+
+
 def _apply(
     kv: KV, w: WriteTxn, txn: TxnRequest, path: list[bool], at: int
 ) -> tuple[tuple[ResponseOp, ...], int]:
@@ -443,24 +477,23 @@ def _apply(
     at += 1
     out: list[ResponseOp] = []
     for op in txn.success if ok else txn.failure:
+        # Sub-responses carry only a revision in their header, nested txns an empty one.
         if type(op) is RangeRequest:
             kvs, more, count, rev = execute_range(kv, op, w.read_revision)
-            out.append(RangeResponse(ResponseHeader(revision=rev), kvs, more, count))
+            out.append(new_range_response(new_header(0, 0, rev, 0), kvs, more, count))
         elif type(op) is PutRequest:
             _, prev = apply_put(w, op)
-            out.append(PutResponse(ResponseHeader(revision=w.rev), prev if op.prev_kv else None))
+            hdr = new_header(0, 0, w.rev, 0)
+            out.append(new_put_response(hdr, prev if op.prev_kv else None))
         elif type(op) is DeleteRangeRequest:
             deleted = w.delete(op.key, op.range_end)
+            hdr = new_header(0, 0, w.read_revision, 0)
             out.append(
-                DeleteRangeResponse(
-                    ResponseHeader(revision=w.read_revision),
-                    len(deleted),
-                    tuple(deleted) if op.prev_kv else (),
-                )
+                new_delete_range_response(hdr, len(deleted), tuple(deleted) if op.prev_kv else ())
             )
         else:
             assert type(op) is TxnRequest
             succeeded = path[at]
             nested, at = _apply(kv, w, op, path, at)
-            out.append(TxnResponse(ResponseHeader(), succeeded, nested))
+            out.append(new_txn_response(_EMPTY_HEADER, succeeded, nested))
     return tuple(out), at

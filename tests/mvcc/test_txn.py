@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from etcdlite import Compare, Op, RequestOp, TxnRequest
+from etcdlite import (
+    Compare,
+    CompareResult,
+    CompareTarget,
+    DeleteRangeRequest,
+    Op,
+    RangeRequest,
+    RequestOp,
+    SortOrder,
+    SortTarget,
+    TxnRequest,
+)
 from etcdlite._mvcc._kv import KV
 from etcdlite._mvcc._txn import (
     check_request,
@@ -13,6 +26,7 @@ from etcdlite._mvcc._txn import (
     is_read_only,
     request_size,
     run_txn,
+    size_bound,
 )
 from etcdlite.errors import (
     DuplicateKeyError,
@@ -259,3 +273,53 @@ def test_range_ties_break_by_key_in_both_orders() -> None:
     for order in ("ascend", "descend"):
         req = Op.get("a", from_key=True, sort_target="value", sort_order=order)
         assert [x.key for x in execute_range(kv, req, kv.revision)[0]] == [b"a", b"b", b"c"]
+
+
+_keys = st.binary(max_size=300)
+_ints = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+_flags = st.booleans()
+_puts = st.builds(
+    Op.put, _keys, _keys, lease=_ints, prev_kv=_flags, ignore_value=_flags, ignore_lease=_flags
+)
+_ranges = st.builds(
+    RangeRequest,
+    _keys,
+    _keys,
+    _ints,
+    _ints,
+    st.sampled_from(SortOrder),
+    st.sampled_from(SortTarget),
+    _flags,
+    _flags,
+    _flags,
+    _ints,
+    _ints,
+    _ints,
+    _ints,
+)
+_deletes = st.builds(DeleteRangeRequest, _keys, _keys, _flags)
+_compares = st.builds(
+    Compare,
+    _keys,
+    st.sampled_from(CompareTarget),
+    st.sampled_from(CompareResult),
+    st.one_of(_ints, _keys),
+    _keys,
+)
+_ops: st.SearchStrategy[RequestOp] = st.recursive(
+    st.one_of(_puts, _ranges, _deletes),
+    lambda inner: st.builds(
+        TxnRequest,
+        st.lists(_compares, max_size=3).map(tuple),
+        st.lists(inner, max_size=3).map(tuple),
+        st.lists(inner, max_size=3).map(tuple),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ops)
+def test_size_bound_is_an_upper_bound(op: RequestOp) -> None:
+    """The cheap size bound never undercounts, so skipping the exact size is always safe."""
+    assert size_bound(op) >= request_size(op)
