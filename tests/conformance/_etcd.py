@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 __all__ = (
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -137,8 +137,12 @@ def running_etcd(
     *,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[EtcdProcess]:
-    """Run a fresh single-member etcd on 127.0.0.1 for the ``with`` body, then stop it."""
+    """Run a fresh single-member etcd on 127.0.0.1 for the ``with`` body, then stop it.
+
+    ``extra_args`` are more etcd flags (the watch tests set the progress-notify interval).
+    """
     binary = etcd_binary()
     version = etcd_version(binary)
     with tempfile.TemporaryDirectory(prefix="etcdlite-conformance-") as tmp:
@@ -160,6 +164,7 @@ def running_etcd(
                 "--election-timeout=100",
                 f"--max-request-bytes={max_request_bytes}",
                 f"--max-txn-ops={max_txn_ops}",
+                *extra_args,
             ]
             with open(log_path, "ab") as log:
                 proc = subprocess.Popen(

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import pytest
+from conformance._etcd import running_etcd
 
 from etcdlite import Op, ResponseHeader, Store, WatchResponse, WatchStream
 from etcdlite.testing import FakeClock
 
-from ._etcd import running_etcd
 from ._gateway import EtcdGateway, GatewayWatchStream
 from .divergences import DIVERGENCES
 
@@ -137,7 +137,7 @@ def etcd_factory() -> Iterator[Callable[..., EtcdBackend]]:
     with contextlib.ExitStack() as stack:
 
         def start(*flags: str) -> EtcdBackend:
-            return EtcdBackend(stack.enter_context(running_etcd(*flags)), stack)
+            return EtcdBackend(stack.enter_context(running_etcd(extra_args=flags)).url, stack)
 
         yield start
 
