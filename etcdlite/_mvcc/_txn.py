@@ -449,7 +449,12 @@ def apply_put(w: WriteTxn, req: PutRequest) -> tuple[KeyValue, KeyValue | None]:
     lease = req.lease
     if req.ignore_value or req.ignore_lease:
         prev = w.current(req.key)
-        assert prev is not None, "check_put let a put through on a missing key"
+        if prev is None:
+            # check_put saw the key before the txn, but an earlier op of this txn deleted it
+            # (a from-key delete may cover a put: etcd's checkIntervals allows that). etcd
+            # panics here ("unexpected error during txn: key not found"); we refuse the txn,
+            # and the caller rolls back what it already wrote.
+            raise KeyNotFoundError()
         if req.ignore_value:
             value = prev.value
         if req.ignore_lease:

@@ -9,13 +9,14 @@ reproduces 3.4), or asserts the documented 3.4 behaviour on etcd and the current
 the Store.
 
 ``kind`` says where the difference comes from: ``"version"`` (etcd changed between 3.4 and
-current), or ``"transport"`` (something the gRPC transport in front of etcd does, which an
-in-process Store has no equivalent for).
+current), ``"transport"`` (something the gRPC transport in front of etcd does, which an
+in-process Store has no equivalent for), or ``"crash"`` (a request that makes etcd panic, which
+etcdlite answers with an error instead; no test sends it to etcd).
 
 >>> DIVERGENCES["compaction-drops-tombstone"].store_compat
 '3.4'
 >>> sorted(d.kind for d in DIVERGENCES.values())
-['transport', 'version', 'version', 'version']
+['crash', 'transport', 'version', 'version', 'version']
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Divergence:
     """One known difference: what etcd 3.4.23 does, what etcdlite does, and why."""
 
     id: str
-    kind: Literal["version", "transport"]
+    kind: Literal["version", "transport", "crash"]
     etcd_34: str
     etcdlite: str
     reason: str
@@ -107,6 +108,23 @@ _ALL = (
         ),
         refs=("etcd-io/etcd#16372 (refactor checkTxn into a single function)",),
         fixed_in=((3, 6, 0),),
+    ),
+    Divergence(
+        id="txn-ignore-after-delete",
+        kind="crash",
+        etcd_34=(
+            "a txn that deletes a key with a from-key range and then puts it with ignore_value "
+            "or ignore_lease passes validation (checkIntervals never matches a from-key delete, "
+            "and checkPut looks at the state before the txn), then panics while applying: "
+            "'unexpected error during txn: etcdserver: key not found' (observed by hand on "
+            "3.4.23; the member exits)"
+        ),
+        etcdlite=(
+            "refuses the txn with KeyNotFoundError ('etcdserver: key not found', the error etcd "
+            "logs before it panics) and changes nothing"
+        ),
+        reason="a request must never take the store down; the error is the one etcd hit",
+        refs=("etcd applyTxn: lg.Panic('unexpected error during txn')",),
     ),
     Divergence(
         id="grpc-receive-limit",

@@ -122,6 +122,25 @@ def test_txn_check_order(
     assert kv.revision == 2
 
 
+@pytest.mark.parametrize(
+    "put",
+    [Op.put("b", ignore_value=True), Op.put("b", "3", ignore_lease=True)],
+    ids=["ignore_value", "ignore_lease"],
+)
+def test_txn_ignore_after_from_key_delete(put: RequestOp) -> None:
+    """etcd panics on a put with ignore_* of a key the same txn deleted; etcdlite refuses the
+    txn and changes nothing (txn-ignore-after-delete). Store only: etcd would crash."""
+    divergence("txn-ignore-after-delete")
+    store = Store()
+    store.put("a", "1")
+    store.put("b", "2")
+    before = store.get("a", from_key=True)
+    with pytest.raises(KeyNotFoundError, match=exact("etcdserver: key not found")):
+        store.txn(success=[Op.delete("a", from_key=True), put])
+    assert store.get("a", from_key=True) == before
+    store._check()
+
+
 def test_registry_is_complete() -> None:
     """Every registered divergence has a reason and references, and some test cites its id."""
     here = pathlib.Path(__file__).parent
