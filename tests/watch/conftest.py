@@ -1,8 +1,7 @@
-"""Fixtures for the watch tests; ``slow`` tests run only when asked for (``-m slow``)."""
+"""Fixtures for the watch tests."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,20 +11,6 @@ from etcdlite.testing import FakeClock
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave this directory's ``slow`` tests out of a run that selects no markers (deselected,
-    not skipped: ``pytest -m slow tests/watch`` runs them)."""
-    if config.getoption("markexpr"):
-        return
-    slow = [i for i in items if i.get_closest_marker("slow") and HERE in i.path.parents]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [i for i in items if i not in slow]
 
 
 @pytest.fixture(params=["asyncio", "trio"])
