@@ -11,12 +11,16 @@ the Store.
 ``kind`` says where the difference comes from: ``"version"`` (etcd changed between 3.4 and
 current), ``"transport"`` (something the gRPC transport in front of etcd does, which an
 in-process Store has no equivalent for), or ``"crash"`` (a request that makes etcd panic, which
-etcdlite answers with an error instead; no test sends it to etcd).
+etcdlite answers with an error instead; no test sends it to etcd), or ``"choice"`` (a corner
+where etcdlite picks a different, documented answer that no client depends on).
+
+This is the one registry, for the KV and the watch conformance tests alike; ``docs/
+differences.md`` describes every entry for users.
 
 >>> DIVERGENCES["compaction-drops-tombstone"].store_compat
 '3.4'
->>> sorted(d.kind for d in DIVERGENCES.values())
-['crash', 'transport', 'version', 'version', 'version']
+>>> sorted({d.kind for d in DIVERGENCES.values()})
+['choice', 'crash', 'transport', 'version']
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class Divergence:
     """One known difference: what etcd 3.4.23 does, what etcdlite does, and why."""
 
     id: str
-    kind: Literal["version", "transport", "crash"]
+    kind: Literal["version", "transport", "crash", "choice"]
     etcd_34: str
     etcdlite: str
     reason: str
@@ -59,7 +63,8 @@ _ALL = (
         ),
         reason=(
             "the compaction contract removes revisions *below* R; 3.4 also removed the one at R "
-            "when it was a tombstone, losing the delete for watchers resuming at R"
+            "when it was a tombstone, losing the delete for watchers resuming at R (the watch "
+            "conformance tests show the DELETE missing on etcd 3.4 and present on the Store)"
         ),
         refs=(
             "etcd-io/etcd#18089 (watch dropping an event when compacting on delete)",
@@ -125,6 +130,62 @@ _ALL = (
         ),
         reason="a request must never take the store down; the error is the one etcd hit",
         refs=("etcd applyTxn: lg.Panic('unexpected error during txn')",),
+    ),
+    Divergence(
+        id="progress-request-unsynced",
+        kind="version",
+        etcd_34=(
+            "a progress request is answered at once, even while the stream's watchers are still "
+            "replaying history: the answer (watch id -1, current revision) can come before "
+            "events at lower revisions (observed)"
+        ),
+        etcdlite="answers once every watcher of the stream has caught up (after those events)",
+        reason=(
+            "3.4's answer breaks the Bookmarkable guarantee; etcd 3.5 answers only when all the "
+            "stream's watchers are synced (it drops the request otherwise; etcdlite keeps it "
+            "pending instead, so a caller waiting for the answer is never left hanging)"
+        ),
+        refs=("etcd server/storage/mvcc/watchable_store.go progressIfSync (3.5+)",),
+    ),
+    Divergence(
+        id="negative-start-revision",
+        kind="version",
+        etcd_34=(
+            "a watch with a negative start revision is created, then canceled with "
+            "compact_revision -1 and a header without revision (observed)"
+        ),
+        etcdlite=(
+            "created and canceled at once, watch id -1, cancel_reason 'etcdserver: mvcc: "
+            "required revision has been compacted', as etcd 3.6's v3rpc/watch.go does"
+        ),
+        reason="3.4's answer is an accident of an internal sentinel; 3.6 refuses the request",
+        refs=("SEMANTICS.md 2.6 (a negative start in 3.6)", "etcd 3.6 api/v3rpc/watch.go"),
+        fixed_in=((3, 6, 0),),
+    ),
+    Divergence(
+        id="progress-request-empty-stream",
+        kind="choice",
+        etcd_34="a progress request on a stream without watchers is answered",
+        etcdlite="answers it too (every watcher of an empty stream is synced)",
+        reason=(
+            "etcd 3.5+ sends nothing there (no watcher to send it through); answering is what "
+            "3.4 does and harmless; registered so nobody 'fixes' it by accident"
+        ),
+        refs=("etcd server/storage/mvcc/watchable_store.go progressIfSync (3.5+)",),
+    ),
+    Divergence(
+        id="cancel-after-compaction",
+        kind="choice",
+        etcd_34=(
+            "a watcher canceled by compaction keeps its id on the stream until the client "
+            "cancels it (a later cancel is answered; a create with that id is a duplicate)"
+        ),
+        etcdlite=(
+            "frees the id with the compaction cancel: a later cancel raises "
+            "WatcherNotExistError, and the id can be chosen again"
+        ),
+        reason="clientv3 never reuses an id; keeping a dead id reserved buys nothing in-process",
+        refs=("etcd server/storage/mvcc/watcher.go: watchStream.Cancel removes the id",),
     ),
     Divergence(
         id="grpc-receive-limit",

@@ -4,7 +4,8 @@ Each test starts a fresh etcd (127.0.0.1, ephemeral ports, temporary data dir; s
 end) and plays one scenario through etcd's JSON gateway ``/v3/watch`` stream and through a
 :class:`~etcdlite.WatchStream`; the normalized responses (header revision only: cluster and
 member ids differ) must be equal, and each test also asserts the concrete values it expects.
-Where etcd 3.4 differs from current etcd, the test cites :mod:`.divergences` and asserts both.
+Where etcd 3.4 differs from current etcd, the test cites the one registry
+(``tests/conformance/divergences.py``) and asserts both.
 
 Without an etcd binary these tests are skipped with the reason shown, or fail under
 ``ETCDLITE_REQUIRE_ETCD=1``.
@@ -19,12 +20,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 import pytest
 from conformance._etcd import running_etcd
+from conformance.divergences import divergence
 
 from etcdlite import Op, ResponseHeader, Store, WatchResponse, WatchStream
 from etcdlite.testing import FakeClock
 
 from ._gateway import EtcdGateway, GatewayWatchStream
-from .divergences import DIVERGENCES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -349,6 +350,42 @@ def test_cancel_of_an_unknown_id(etcd_factory: Callable[..., EtcdBackend]) -> No
         Store().watch_stream().cancel(99)
 
 
+def test_progress_request_on_an_empty_stream(etcd_factory: Callable[..., EtcdBackend]) -> None:
+    """A stream with no watchers answers a progress request, as etcd 3.4 does
+    (progress-request-empty-stream: 3.5+ would stay silent)."""
+    divergence("progress-request-empty-stream")
+
+    def scenario(b: Backend, run: Run) -> None:
+        b.put("k", "1")
+        s = b.stream()
+        s.request_progress()
+        run.read(s)
+        run.quiet(s)
+
+    got = differential(scenario, etcd_factory())
+    assert (got[0].watch_id, got[0].header.revision, got[0].is_progress_notify) == (-1, 2, True)
+
+
+def test_compaction_cancel_frees_the_watch_id() -> None:
+    """A watch canceled by compaction gives its id back (cancel-after-compaction)."""
+    from etcdlite.errors import WatcherNotExistError
+
+    divergence("cancel-after-compaction")
+    store = Store(watch_queue_size=1)
+    for i in range(5):
+        store.put("k", str(i))  # revisions 2..6
+    stream = store.watch_stream()
+    wid = stream.create("k", start_revision=2, watch_id=7)
+    store.compact(6)  # before the reader catches up: revisions 2..5 are gone
+    created, canceled = (stream.receive(timeout=5) for _ in range(2))
+    assert (created.watch_id, created.created) == (7, True)
+    assert (canceled.watch_id, canceled.canceled, canceled.compact_revision) == (7, True, 6)
+    with pytest.raises(WatcherNotExistError):
+        stream.cancel(wid)
+    assert stream.create("k", watch_id=7) == 7
+    store.close()
+
+
 def test_progress_request_when_synced(etcd_factory: Callable[..., EtcdBackend]) -> None:
     """A progress request on a synced stream: watch id -1 at the current revision."""
 
@@ -367,7 +404,7 @@ def test_progress_request_when_synced(etcd_factory: Callable[..., EtcdBackend]) 
 
 def test_progress_request_while_replaying(etcd_factory: Callable[..., EtcdBackend]) -> None:
     """Divergence progress-request-unsynced: 3.4 answers before the replay, etcdlite after."""
-    assert "progress-request-unsynced" in DIVERGENCES
+    divergence("progress-request-unsynced")
 
     def scenario(b: Backend, run: Run) -> Stream:
         for i in range(3):
@@ -390,7 +427,7 @@ def test_progress_request_while_replaying(etcd_factory: Callable[..., EtcdBacken
 
 def test_negative_start_revision(etcd_factory: Callable[..., EtcdBackend]) -> None:
     """Divergence negative-start-revision: 3.4's accident versus 3.6's refusal."""
-    assert "negative-start-revision" in DIVERGENCES
+    divergence("negative-start-revision")
     etcd, run = etcd_factory(), Run()
     s = etcd.stream()
     s.create("k", start_revision=-3)
@@ -405,7 +442,7 @@ def test_negative_start_revision(etcd_factory: Callable[..., EtcdBackend]) -> No
 @pytest.mark.parametrize("compat", ["3.4", "3.5"])
 def test_compaction_at_a_delete(etcd_factory: Callable[..., EtcdBackend], compat: str) -> None:
     """Divergence compaction-drops-tombstone: Store(compat='3.4') matches etcd 3.4 exactly."""
-    assert "compaction-drops-tombstone" in DIVERGENCES
+    divergence("compaction-drops-tombstone")
 
     def scenario(b: Backend, run: Run) -> None:
         b.put("k", "v")
