@@ -372,7 +372,7 @@ class Store:
             try:
                 kv = self._lookup(key)  # raises StoppedError once the store is closed
                 hdr = self._hdr
-                if type(kv) is KeyIndex:
+                if type(kv) is KeyIndex:  # _index.latest(), inlined on the hot path
                     kv = kv[-1]
             finally:
                 self._release()

@@ -93,7 +93,9 @@ class KV:
     def put(self, key: bytes, value: bytes, lease: int) -> tuple[KeyValue, KeyValue | None]:
         """A single put, committed at a new revision: ``(new record, previous live record)``.
 
-        The hot path of the store: one index lookup, one record built, one log append.
+        The hot path of the store: one index lookup, one record built, one log append. It is
+        ``begin()``, ``WriteTxn.put`` and ``commit()`` written as one step, to save their calls
+        and objects; the two must agree (``tests/test_store.py`` compares the paths).
         """
         rev = self.revision + 1
         entry = self.lookup(key)

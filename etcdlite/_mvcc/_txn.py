@@ -433,13 +433,14 @@ def check_put(kv: KV, req: PutRequest, lease_exists: LeaseCheck, *, in_txn: bool
     etcd checks a plain Put's lease first but a put inside a txn (``checkPut``) its key first,
     so a put with both problems fails with a different error in and out of a txn.
     """
-    if req.lease and not in_txn and not lease_exists(req.lease):
+    lease_missing = req.lease != 0 and not lease_exists(req.lease)
+    if lease_missing and not in_txn:
         raise LeaseNotFoundError()
     if req.ignore_value or req.ignore_lease:
         entry = kv.lookup(req.key)
         if entry is None or not latest(entry).version:
             raise KeyNotFoundError()
-    if req.lease and in_txn and not lease_exists(req.lease):
+    if lease_missing:
         raise LeaseNotFoundError()
 
 
