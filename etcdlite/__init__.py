@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 from . import errors as errors
+from ._lease_stream import KeepAlive as KeepAlive
+from ._lease_stream import Lease as Lease
 from ._model import CompactionResponse as CompactionResponse
 from ._model import Compare as Compare
 from ._model import CompareResult as CompareResult
@@ -35,6 +37,19 @@ from ._model import TxnResponse as TxnResponse
 from ._model import WatchFilter as WatchFilter
 from ._model import WatchResponse as WatchResponse
 from ._model import prefix_end as prefix_end
+from ._model_lease import CampaignResponse as CampaignResponse
+from ._model_lease import LeaderKey as LeaderKey
+from ._model_lease import LeaderResponse as LeaderResponse
+from ._model_lease import LeaseGrantResponse as LeaseGrantResponse
+from ._model_lease import LeaseKeepAliveResponse as LeaseKeepAliveResponse
+from ._model_lease import LeaseLeasesResponse as LeaseLeasesResponse
+from ._model_lease import LeaseRevokeResponse as LeaseRevokeResponse
+from ._model_lease import LeaseStatus as LeaseStatus
+from ._model_lease import LeaseTimeToLiveResponse as LeaseTimeToLiveResponse
+from ._model_lease import LockResponse as LockResponse
+from ._model_lease import ProclaimResponse as ProclaimResponse
+from ._model_lease import ResignResponse as ResignResponse
+from ._model_lease import UnlockResponse as UnlockResponse
 from ._store import Store as Store
 from ._version import __version__ as __version__
 from ._watch_stream import Watch as Watch
@@ -43,6 +58,7 @@ from ._watch_stream import WatchStream as WatchStream
 from .errors import EtcdError as EtcdError
 
 __all__ = (
+    "CampaignResponse",
     "CompactionResponse",
     "Compare",
     "CompareResult",
@@ -52,13 +68,26 @@ __all__ = (
     "EtcdError",
     "Event",
     "EventType",
+    "KeepAlive",
     "KeyValue",
+    "LeaderKey",
+    "LeaderResponse",
+    "Lease",
+    "LeaseGrantResponse",
+    "LeaseKeepAliveResponse",
+    "LeaseLeasesResponse",
+    "LeaseRevokeResponse",
+    "LeaseStatus",
+    "LeaseTimeToLiveResponse",
+    "LockResponse",
     "Op",
+    "ProclaimResponse",
     "PutRequest",
     "PutResponse",
     "RangeRequest",
     "RangeResponse",
     "RequestOp",
+    "ResignResponse",
     "ResponseHeader",
     "ResponseOp",
     "SortOrder",
@@ -66,6 +95,7 @@ __all__ = (
     "Store",
     "TxnRequest",
     "TxnResponse",
+    "UnlockResponse",
     "Watch",
     "WatchFilter",
     "WatchResponse",

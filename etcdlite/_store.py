@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Literal, NoReturn
 import anyio
 
 from ._clock import MonotonicClock
+from ._lease import DEFAULT_MIN_TTL, Lessor
+from ._lease_stream import KeepAlive, Lease
 from ._model import (
     CompactionResponse,
     Compare,
@@ -41,6 +43,14 @@ from ._model import (
     to_bool,
     to_bytes,
     to_int,
+)
+from ._model_lease import (
+    LeaseGrantResponse,
+    LeaseKeepAliveResponse,
+    LeaseLeasesResponse,
+    LeaseRevokeResponse,
+    LeaseStatus,
+    LeaseTimeToLiveResponse,
 )
 from ._mvcc._key_index import KeyIndex
 from ._mvcc._kv import KV
@@ -135,10 +145,14 @@ class Store:
         "_clock",
         "_closed",
         "_cluster_id",
+        "_expiry_at",
+        "_expiry_timer",
         "_hdr",
         "_hub",
+        "_keep_alives",
         "_kv",
         "_kv_put",
+        "_lessor",
         "_lock",
         "_lookup",
         "_max_request_bytes",
@@ -166,6 +180,7 @@ class Store:
         watch_queue_size: int = DEFAULT_QUEUE_SIZE,
         watch_batch_revisions: int = DEFAULT_BATCH_REVISIONS,
         watch_fragment_bytes: int | None = None,
+        min_lease_ttl: int = DEFAULT_MIN_TTL,
     ) -> None:
         if compat not in ("3.4", "3.5"):
             raise ValueError(f"compat must be '3.4' or '3.5', not {compat!r}")
@@ -193,6 +208,12 @@ class Store:
             raise ValueError("watch_progress_interval must be positive")
         self._progress_interval = float(watch_progress_interval)
         self._progress_timer: TimerHandle | None = None
+        self._lessor = Lessor(
+            min_ttl=to_int(min_lease_ttl, "min_lease_ttl"), member_id=self._member_id
+        )
+        self._expiry_timer: TimerHandle | None = None
+        self._expiry_at = 0.0
+        self._keep_alives: dict[int, list[KeepAlive]] = {}
         self._hub = WatchHub(
             self._kv,
             self._header,
@@ -217,9 +238,14 @@ class Store:
             self._closed = True
             self._lookup = self._kv_put = _stopped
             self._hub.close_all(StoppedError.message)
-            if self._progress_timer is not None:
-                self._progress_timer.cancel()
-                self._progress_timer = None
+            for timer in (self._progress_timer, self._expiry_timer):
+                if timer is not None:
+                    timer.cancel()
+            self._progress_timer = self._expiry_timer = None
+            keep_alives = [ka for kas in self._keep_alives.values() for ka in kas]
+            self._keep_alives.clear()
+        for ka in keep_alives:
+            ka.end()
 
     @property
     def closed(self) -> bool:
@@ -303,7 +329,9 @@ class Store:
             raise EmptyKeyError()
         self._acquire()
         try:
-            kv, _ = self._kv_put(key, value, 0)  # raises StoppedError once the store is closed
+            kv, prev = self._kv_put(key, value, 0)  # raises StoppedError once the store is closed
+            if prev is not None and prev.lease:
+                self._lessor.detach(key)
             self._hdr = hdr = new_header(
                 self._cluster_id, self._member_id, kv.mod_revision, self._raft_term
             )
@@ -488,6 +516,189 @@ class Store:
             hdr = self._hdr
         return CompactionResponse(hdr)
 
+    # -- leases -----------------------------------------------------------------------------
+
+    def grant(self, ttl: int, *, id: int = 0) -> LeaseGrantResponse:
+        """Grant a lease of ``ttl`` seconds (etcd ``LeaseGrant``); ``id`` 0 lets the store pick.
+
+        The TTL is raised to ``min_lease_ttl`` (etcd's 2 s); the response says the TTL chosen.
+        The lease expires ``ttl`` seconds after its grant or last renewal, by the store's clock:
+        then (as on :meth:`revoke`) every key attached to it is deleted, at one revision.
+        Raises ``LeaseTTLTooLargeError`` above 9,000,000,000 s and ``LeaseExistsError`` for an
+        ``id`` in use.
+
+        >>> store = Store()
+        >>> lease = store.grant(60, id=0x1234)
+        >>> lease.id, lease.ttl, store.grant(1).ttl
+        (4660, 60, 2)
+        """
+        ttl = to_int(ttl, "ttl")
+        lease_id = to_int(id, "id")
+        with self._lock:
+            self._ensure_open()
+            self._expire_due()
+            lessor = self._lessor
+            lease = lessor.grant(lease_id or lessor.next_id(), ttl, self._clock.now())
+            self._schedule_expiry()
+            hdr = self._hdr
+        return LeaseGrantResponse(hdr, lease.id, lease.ttl)
+
+    def revoke(self, id: int) -> LeaseRevokeResponse:
+        """Revoke a lease (etcd ``LeaseRevoke``): its keys are deleted, all at one revision.
+
+        Raises ``LeaseNotFoundError`` if the lease does not exist (or already expired).
+
+        >>> store = Store()
+        >>> lease = store.grant(60).id
+        >>> _ = store.put("a", "1", lease=lease); _ = store.put("b", "2", lease=lease)
+        >>> store.revoke(lease).header.revision, store.get("a").count
+        (4, 0)
+        """
+        lease_id = to_int(id, "id")
+        with self._lock:
+            self._ensure_open()
+            self._expire_due()
+            self._lessor.get(lease_id)
+            hdr = self._revoke(lease_id)
+        return LeaseRevokeResponse(hdr)
+
+    def time_to_live(self, id: int, *, keys: bool = False) -> LeaseTimeToLiveResponse:
+        """A lease's remaining and granted TTL, and with ``keys=True`` its keys (etcd
+        ``LeaseTimeToLive``).
+
+        The remaining TTL is in whole seconds, rounded down. For a lease that does not exist the
+        TTL is -1 and nothing is raised, as in etcd.
+
+        >>> store = Store()
+        >>> r = store.time_to_live(store.grant(60, id=7).id)
+        >>> r.granted_ttl, 58 <= r.ttl <= 60, store.time_to_live(8).ttl
+        (60, True, -1)
+        """
+        lease_id = to_int(id, "id")
+        to_bool(keys, "keys")
+        with self._lock:
+            self._ensure_open()
+            self._expire_due()
+            hdr = self._hdr
+            lease = self._lessor.leases.get(lease_id)
+            if lease is None:
+                return LeaseTimeToLiveResponse(hdr, lease_id, -1, 0)
+            remaining = lease.remaining(self._clock.now())
+            attached = tuple(sorted(lease.keys)) if keys else ()
+        return LeaseTimeToLiveResponse(hdr, lease_id, remaining, lease.ttl, attached)
+
+    def leases(self) -> LeaseLeasesResponse:
+        """Every live lease (etcd ``LeaseLeases``), soonest to expire first.
+
+        >>> store = Store()
+        >>> _ = store.grant(60, id=2); _ = store.grant(30, id=1)
+        >>> [s.id for s in store.leases().leases]
+        [1, 2]
+        """
+        with self._lock:
+            self._ensure_open()
+            self._expire_due()
+            live = sorted(self._lessor.leases.values(), key=lambda x: (x.deadline, x.id))
+            hdr = self._hdr
+        return LeaseLeasesResponse(hdr, tuple(LeaseStatus(x.id) for x in live))
+
+    def keep_alive_once(self, id: int) -> LeaseKeepAliveResponse:
+        """Renew a lease once (clientv3 ``KeepAliveOnce``): it now expires ``ttl`` seconds
+        from now. The response's ``ttl`` is the granted TTL.
+
+        Raises ``LeaseNotFoundError`` if the lease does not exist (etcd's stream answers TTL 0,
+        which clientv3 turns into this error).
+
+        >>> store = Store()
+        >>> store.keep_alive_once(store.grant(60, id=9).id).ttl
+        60
+        """
+        lease_id = to_int(id, "id")
+        with self._lock:
+            self._ensure_open()
+            self._expire_due()
+            lease = self._lessor.renew(lease_id, self._clock.now())
+            hdr = self._hdr
+        return LeaseKeepAliveResponse(hdr, lease_id, lease.ttl)
+
+    def keep_alive(self, id: int) -> KeepAlive:
+        """Keep a lease alive in the background (clientv3 ``KeepAlive``): a :class:`KeepAlive`.
+
+        The lease is renewed at once (``LeaseNotFoundError`` if it does not exist), then every
+        third of its TTL on the store's clock, until the stream is closed or the lease is gone;
+        iterate the stream to see each renewal.
+
+        >>> store = Store()
+        >>> with store.keep_alive(store.grant(60).id) as ka:
+        ...     ka.receive().ttl
+        60
+        """
+        ka = KeepAlive(self, self._clock, self.keep_alive_once(id))
+        with self._lock:
+            if ka.id in self._lessor.leases and not self._closed:
+                kas = self._keep_alives.setdefault(ka.id, [])
+                kas[:] = [k for k in kas if not k.closed]
+                kas.append(ka)
+                return ka
+        ka.end()
+        return ka
+
+    def lease(self, ttl: int, *, id: int = 0) -> Lease:
+        """Grant a lease and keep it alive: a :class:`Lease` handle, which revokes the lease
+        when closed or left as a (async) context manager.
+
+        >>> store = Store()
+        >>> with store.lease(10) as lease:
+        ...     _ = store.put("service/a", "10.0.0.1", lease=lease.id)
+        ...     store.get("service/a").count
+        1
+        >>> store.get("service/a").count
+        0
+        """
+        granted = self.grant(ttl, id=id)
+        return Lease(self, self.keep_alive(granted.id), granted.ttl)
+
+    def _revoke(self, lease_id: int) -> ResponseHeader:
+        """Delete the lease's keys at one revision (sorted, as etcd), then drop the lease."""
+        lease = self._lessor.leases[lease_id]
+        w = self._kv.begin()
+        for key in sorted(lease.keys):
+            w.delete(key, b"")
+        hdr = self._commit(w)
+        self._lessor.remove(lease_id)
+        for ka in self._keep_alives.pop(lease_id, ()):
+            ka.end()
+        return hdr
+
+    def _expire_due(self) -> None:
+        """Revoke every lease whose deadline has passed (lock held): expiry is exact even when
+        the clock's timer runs late."""
+        lessor = self._lessor
+        if lessor.leases and self._expiry_at <= self._clock.now():
+            for lease_id in lessor.expired(self._clock.now()):
+                self._revoke(lease_id)
+
+    def _schedule_expiry(self) -> None:
+        """Have the clock call :meth:`_expiry_tick` at the earliest deadline (lock held)."""
+        deadline = self._lessor.next_deadline()
+        if deadline is None:
+            return
+        if self._expiry_timer is not None:
+            if self._expiry_at <= deadline:
+                return
+            self._expiry_timer.cancel()
+        self._expiry_at = deadline
+        self._expiry_timer = self._clock.call_later(deadline - self._clock.now(), self._expiry_tick)
+
+    def _expiry_tick(self) -> None:
+        with self._lock:
+            self._expiry_timer = None
+            if self._closed:
+                return
+            self._expiry_at = 0.0
+            self._expire_due()
+            self._schedule_expiry()
+
     # -- watch ------------------------------------------------------------------------------
 
     def watch(
@@ -647,6 +858,8 @@ class Store:
         rev = w.commit()
         hdr = self._hdr
         if hdr.revision != rev:
+            if self._lessor.leases:
+                self._lessor.track(w.changes)
             self._hdr = hdr = self._header(rev)
             if self._hub.active:
                 self._hub.notify(hdr, w.changes)
@@ -658,8 +871,8 @@ class Store:
             raise RequestTooLargeError()
 
     def _lease_exists(self, lease: int) -> bool:
-        # Leases arrive with the lease issue; until then no lease exists.
-        return False
+        self._expire_due()
+        return lease in self._lessor.leases
 
     def _put(self, req: PutRequest) -> PutResponse:
         check_request(req, self._max_txn_ops)
@@ -715,3 +928,9 @@ class Store:
             self._kv._check()
             assert self._hdr.revision == self._kv.revision
             self._hub._check()
+            live = {}
+            for key, entry in self._kv.index.items():
+                kv = entry[-1] if type(entry) is KeyIndex else entry
+                if kv.version and kv.lease:  # type: ignore[union-attr]
+                    live[key] = kv.lease  # type: ignore[union-attr]
+            self._lessor._check(live)

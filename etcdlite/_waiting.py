@@ -40,18 +40,19 @@ releases a lock or schedules an event.
 
 from __future__ import annotations
 
+import collections
 import enum
 import threading
 import time
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import anyio
 import anyio.lowlevel
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import AsyncIterator, Callable, Iterator
 
-__all__ = ("NOT_READY", "NotReady", "Pollable", "wait", "wait_async")
+__all__ = ("NOT_READY", "Mailbox", "NotReady", "Pollable", "wait", "wait_async")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -159,3 +160,99 @@ async def wait_async(pollable: Pollable[T]) -> T:
         finally:
             if not waker.fired:
                 pollable.forget(waker)
+
+
+class Mailbox(Generic[T]):
+    """A pollable queue with one reader: producers :meth:`put` (never blocking) and
+    :meth:`close`; the reader receives in order, from a thread or a task.
+
+    With ``maxlen`` the oldest item is dropped to make room (a keep-alive stream keeps the
+    newest responses, as clientv3's buffered channel does). Receiving raises
+    :class:`anyio.EndOfStream` once the mailbox is closed and empty, and iteration stops there.
+
+    >>> box = Mailbox[int](maxlen=2)
+    >>> for i in range(3): box.put(i)
+    >>> box.close()
+    >>> list(box)
+    [1, 2]
+    """
+
+    __slots__ = ("_closed", "_items", "_lock", "_waker")
+
+    def __init__(self, maxlen: int | None = None) -> None:
+        self._items: collections.deque[T] = collections.deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+        self._waker: Callable[[], None] | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (items may still wait to be read)."""
+        return self._closed
+
+    def put(self, item: T) -> None:
+        """Queue ``item`` and wake the reader; ignored once closed."""
+        with self._lock:
+            if self._closed:
+                return
+            self._items.append(item)
+            waker, self._waker = self._waker, None
+        if waker is not None:
+            waker()
+
+    def close(self) -> None:
+        """End the stream: the reader gets what is queued, then ``EndOfStream``."""
+        with self._lock:
+            self._closed = True
+            waker, self._waker = self._waker, None
+        if waker is not None:
+            waker()
+
+    def poll(self, waker: Callable[[], None] | None) -> T | NotReady:
+        """The next item, or keep ``waker`` (see :class:`Pollable`)."""
+        with self._lock:
+            if self._items:
+                return self._items.popleft()
+            if self._closed:
+                raise anyio.EndOfStream
+            if waker is not None:
+                self._waker = waker
+            return NOT_READY
+
+    def forget(self, waker: Callable[[], None]) -> None:
+        with self._lock:
+            if self._waker is waker:
+                self._waker = None
+
+    def receive_nowait(self) -> T:
+        """The next item, or :class:`anyio.WouldBlock` if none is queued."""
+        item = self.poll(None)
+        if item is NOT_READY:
+            raise anyio.WouldBlock
+        return item
+
+    def receive(self, timeout: float | None = None) -> T:
+        """The next item, blocking the thread (``TimeoutError`` after ``timeout`` seconds)."""
+        return wait(self, timeout)
+
+    async def areceive(self) -> T:
+        """The next item, waiting in the current task (asyncio or trio)."""
+        return await wait_async(self)
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            try:
+                yield wait(self)
+            except anyio.EndOfStream:
+                return
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[T]:
+        while True:
+            try:
+                item = await wait_async(self)
+            except anyio.EndOfStream:
+                return
+            yield item

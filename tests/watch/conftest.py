@@ -13,12 +13,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Async tests run once on asyncio and once on trio."""
-    return str(request.param)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     """A fake clock at 0."""
