@@ -31,8 +31,10 @@ Hierarchy::
     ├── UnavailableError
     │   ├── NoLeaderError, LeaderChangedError, StoppedError, RequestTimeoutError
     ├── CorruptError
-    └── ElectionError (sent with code UNKNOWN by etcd's election service)
-        ├── ElectionNoLeaderError, ElectionNotLeaderError
+    ├── ElectionError (sent with code UNKNOWN by etcd's election service)
+    │   ├── ElectionNoLeaderError, ElectionNotLeaderError
+    └── MutexError (clientv3 concurrency's mutex errors; code UNKNOWN from the lock service)
+        ├── LockedError, SessionExpiredError, LockReleasedError
 
 >>> from etcdlite.errors import CompactedError, StatusCode
 >>> err = CompactedError()
@@ -75,9 +77,12 @@ __all__ = (
     "LeaseNotFoundError",
     "LeaseProvidedError",
     "LeaseTTLTooLargeError",
+    "LockReleasedError",
+    "LockedError",
     "MemberExistError",
     "MemberNotFoundError",
     "MemberNotLearnerError",
+    "MutexError",
     "NoLeaderError",
     "NoSpaceError",
     "NotLeaderError",
@@ -94,6 +99,7 @@ __all__ = (
     "RoleNotGrantedError",
     "RootRoleNotExistError",
     "RootUserNotExistError",
+    "SessionExpiredError",
     "StatusCode",
     "StoppedError",
     "TooManyLearnersError",
@@ -225,6 +231,10 @@ _TABLE: dict[str, tuple[str, StatusCode]] = {
     # The election service wraps a clientv3, so these travel with code UNKNOWN [O].
     "ElectionNoLeaderError": ("election: no leader", _S.UNKNOWN),
     "ElectionNotLeaderError": ("election: not leader", _S.UNKNOWN),
+    # clientv3 concurrency's mutex errors; the lock service also sends them as UNKNOWN.
+    "LockedError": ("mutex: Locked by another session", _S.UNKNOWN),
+    "SessionExpiredError": ("mutex: session is expired", _S.UNKNOWN),
+    "LockReleasedError": ("mutex: lock has been released", _S.UNKNOWN),
 }
 
 #: class name -> etcd's exact message.
@@ -492,6 +502,22 @@ class ElectionNoLeaderError(ElectionError):
 
 class ElectionNotLeaderError(ElectionError):
     """``proclaim``/``resign`` by a candidate that is not the leader."""
+
+
+class MutexError(EtcdError):
+    """Errors of clientv3's concurrency mutex (and so of the v3lock service)."""
+
+
+class LockedError(MutexError):
+    """``try_lock`` on a mutex another session holds."""
+
+
+class SessionExpiredError(MutexError):
+    """The session's lease is gone: its lock key was deleted before the lock was acquired."""
+
+
+class LockReleasedError(MutexError):
+    """The lock was released (its key deleted) while it was being used."""
 
 
 def _by_message() -> dict[str, type[EtcdError]]:
