@@ -1,8 +1,8 @@
 """Helpers for testing code that uses etcdlite.
 
 * :class:`FakeClock`: pass it as ``Store(clock=...)`` and move time with
-  :meth:`~FakeClock.advance`; watch progress notifications (and, later, lease expiry) then fire
-  exactly when a test says, without sleeping.
+  :meth:`~FakeClock.advance`; lease expiry, keep-alive renewals and watch progress
+  notifications then happen exactly when a test says, without sleeping.
 
 >>> from etcdlite import Store
 >>> from etcdlite.testing import FakeClock
@@ -14,6 +14,11 @@ True
 >>> clock.advance(60)
 >>> w.receive().is_progress_notify
 True
+>>> lease = store.grant(30)
+>>> _ = store.put("session", "me", lease=lease.id)
+>>> clock.advance(30)
+>>> store.get("session").count
+0
 """
 
 from __future__ import annotations

@@ -40,3 +40,37 @@ def test_typed_usage() -> None:
         store.get("k", revision=1)
     err: EtcdError = caught.value
     assert err.code == 11
+
+
+def test_typed_lease_usage() -> None:
+    """Leases as the docs use them, with the types a user's checker infers."""
+    from etcdlite import (
+        KeepAlive,
+        Lease,
+        LeaseGrantResponse,
+        LeaseKeepAliveResponse,
+        LeaseTimeToLiveResponse,
+    )
+    from etcdlite.concurrency import Session
+    from etcdlite.testing import FakeClock
+
+    clock = FakeClock()
+    store = Store(clock=clock, min_lease_ttl=1)
+    granted: LeaseGrantResponse = store.grant(10)
+    lease_id: int = granted.id
+    store.put("k", "v", lease=lease_id)
+    ttl: LeaseTimeToLiveResponse = store.time_to_live(lease_id, keys=True)
+    keys: tuple[bytes, ...] = ttl.keys
+    assert keys == (b"k",)
+    ka: KeepAlive = store.keep_alive(lease_id)
+    first: LeaseKeepAliveResponse = ka.receive()
+    assert first.ttl == 10
+    ka.close()
+    handle: Lease
+    with store.lease(5) as handle:
+        assert not handle.expired
+    with Session(store, ttl=5) as session:
+        session_lease: int = session.lease
+        assert store.time_to_live(session_lease).granted_ttl == 5
+    clock.advance(10)
+    assert store.leases().leases == ()
