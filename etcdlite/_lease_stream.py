@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._waiting import Mailbox
-from .errors import EtcdError, LeaseNotFoundError
+from .errors import EtcdError, LeaseNotFoundError, StoppedError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -73,6 +73,8 @@ class KeepAlive:
         if not self._closed:
             self._mailbox.put(resp)
             self._schedule(resp.ttl)
+            if self._closed:  # closed meanwhile (another thread): drop the new timer
+                self.end()
 
     def end(self) -> None:
         """Stop renewing and end the stream (what ``close`` does; also called on revocation)."""
@@ -169,11 +171,12 @@ class Lease:
         self._keep_alive.close()
 
     def revoke(self) -> LeaseRevokeResponse | None:
-        """Stop the keep-alive and revoke the lease; ``None`` if it was already gone."""
+        """Stop the keep-alive and revoke the lease; ``None`` if it was already gone (expired,
+        revoked, or the store closed)."""
         self._keep_alive.close()
         try:
             return self._client.revoke(self.id)
-        except LeaseNotFoundError:
+        except (LeaseNotFoundError, StoppedError):
             return None
 
     def __enter__(self) -> Lease:

@@ -208,9 +208,9 @@ class Store:
             raise ValueError("watch_progress_interval must be positive")
         self._progress_interval = float(watch_progress_interval)
         self._progress_timer: TimerHandle | None = None
-        self._lessor = Lessor(
-            min_ttl=to_int(min_lease_ttl, "min_lease_ttl"), member_id=self._member_id
-        )
+        if to_int(min_lease_ttl, "min_lease_ttl") < 1:
+            raise ValueError("min_lease_ttl must be at least 1 second")
+        self._lessor = Lessor(min_ttl=min_lease_ttl, member_id=self._member_id)
         self._expiry_timer: TimerHandle | None = None
         self._expiry_at = 0.0
         self._keep_alives: dict[int, list[KeepAlive]] = {}
@@ -871,7 +871,8 @@ class Store:
             raise RequestTooLargeError()
 
     def _lease_exists(self, lease: int) -> bool:
-        self._expire_due()
+        # Callers expire what is due first, before any write txn begins: an expiry is a
+        # revision of its own and must never land inside another request's revision.
         return lease in self._lessor.leases
 
     def _put(self, req: PutRequest) -> PutResponse:
@@ -880,6 +881,7 @@ class Store:
         kv = self._kv
         with self._lock:
             self._ensure_open()
+            self._expire_due()
             check_put(kv, req, self._lease_exists)
             w = kv.begin()
             _, prev = apply_put(w, req)
@@ -911,6 +913,7 @@ class Store:
         kv = self._kv
         with self._lock:
             self._ensure_open()
+            self._expire_due()
             w = kv.begin()
             try:
                 succeeded, responses = run_txn(kv, w, req, self._lease_exists)

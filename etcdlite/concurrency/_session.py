@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from .._waiting import NOT_READY, NotReady, wait, wait_async
-from ..errors import LeaseNotFoundError
+from ..errors import LeaseNotFoundError, StoppedError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -108,7 +108,7 @@ class Session:
         self._keep_alive.close()
         try:
             self._client.revoke(self.lease)
-        except LeaseNotFoundError:
+        except (LeaseNotFoundError, StoppedError):
             pass
 
     def __enter__(self) -> Session:

@@ -8,16 +8,25 @@ strings, enums by name) POSTed to ``/v3/kv/*``; responses are read back with pro
 for the omitted fields; an error body ``{"error", "message", "code"}`` becomes the etcdlite
 exception for that message (:func:`etcdlite.errors.error_for_message`), or
 :class:`GatewayError` for a message etcdlite has no class for (gRPC transport errors).
+
+It also has the lease calls (``grant``, ``revoke``, ``time_to_live``, ``leases``,
+``keep_alive_once``, on ``/v3/lease/*``) and ``history`` (a ``/v3/watch`` stream read up to a
+revision), for the lease tests. The two streamed calls go through :class:`GatewayStream`: one
+HTTP/1.1 POST whose chunked body carries one request per line while chunked ``{"result": ...}``
+lines come back (SEMANTICS section 3).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import socket
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from etcdlite import (
     CompactionResponse,
@@ -25,7 +34,15 @@ from etcdlite import (
     CompareTarget,
     DeleteRangeRequest,
     DeleteRangeResponse,
+    Event,
+    EventType,
     KeyValue,
+    LeaseGrantResponse,
+    LeaseKeepAliveResponse,
+    LeaseLeasesResponse,
+    LeaseRevokeResponse,
+    LeaseStatus,
+    LeaseTimeToLiveResponse,
     Op,
     PutRequest,
     PutResponse,
@@ -37,7 +54,7 @@ from etcdlite import (
     TxnRequest,
     TxnResponse,
 )
-from etcdlite.errors import EtcdError, StatusCode, error_for_message
+from etcdlite.errors import EtcdError, LeaseNotFoundError, StatusCode, error_for_message
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -48,6 +65,7 @@ __all__ = (
     "ErrorAnswer",
     "EtcdKV",
     "GatewayError",
+    "GatewayStream",
     "decode_response",
     "encode_request",
     "error_from_answer",
@@ -328,6 +346,142 @@ def error_from_answer(answer: ErrorAnswer) -> EtcdError:
     return err
 
 
+# --------------------------------------------------------------------------- lease and watch
+
+
+def _lease_keep_alive(obj: Json) -> LeaseKeepAliveResponse:
+    return LeaseKeepAliveResponse(_header(obj), _int(obj, "ID"), _int(obj, "TTL"))
+
+
+def _lease_time_to_live(obj: Json) -> LeaseTimeToLiveResponse:
+    return LeaseTimeToLiveResponse(
+        _header(obj),
+        _int(obj, "ID"),
+        _int(obj, "TTL"),
+        _int(obj, "grantedTTL"),
+        tuple(base64.b64decode(k, validate=True) for k in obj.get("keys", ())),
+    )
+
+
+def _event(obj: Json) -> Event:
+    prev = obj.get("prev_kv")
+    # The PUT type is the enum's zero value, so the gateway omits it.
+    return Event(
+        EventType[obj.get("type", "PUT")], _kv(obj["kv"]), None if prev is None else _kv(prev)
+    )
+
+
+class GatewayStream:
+    """One streamed gateway call (``/v3/watch``, ``/v3/lease/keepalive``), every wait bounded.
+
+    ``http.client`` cannot send a request body while reading the response, so this speaks
+    HTTP/1.1 over a plain socket: a chunked request body of one JSON request per line, and a
+    chunked response of one ``{"result": ...}`` (or ``{"error": ...}``) per line.
+
+    >>> GatewayStream.chunk({"ID": "7"})
+    b'c\\r\\n{"ID": "7"}\\n\\r\\n'
+    """
+
+    def __init__(self, url: str, path: str, *, timeout: float = REQUEST_TIMEOUT) -> None:
+        parts = urlsplit(url)
+        assert parts.hostname is not None
+        assert parts.port is not None
+        self._timeout = timeout
+        self._sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        head = (
+            f"POST {path} HTTP/1.1\r\n"
+            f"Host: {parts.hostname}:{parts.port}\r\n"
+            "Content-Type: application/json\r\n"
+            # Without it Go's server never hands the first chunk to the gateway [O].
+            "Expect: 100-continue\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        )
+        self._sock.sendall(head.encode())
+        self._raw = b""  # read from the socket, not yet de-chunked
+        self._body = b""  # de-chunked, not yet split into lines
+        self._headers_done = False
+
+    @staticmethod
+    def chunk(request: Json) -> bytes:
+        """One request as a chunk of the request body (a line of JSON)."""
+        line = json.dumps(request).encode() + b"\n"
+        return b"%x\r\n%s\r\n" % (len(line), line)
+
+    def send(self, request: Json) -> None:
+        """Send one request (a line of the chunked request body)."""
+        self._sock.sendall(self.chunk(request))
+
+    def close(self) -> None:
+        """Close the connection (which ends the stream on etcd's side)."""
+        self._sock.close()
+
+    def __enter__(self) -> GatewayStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _fill(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no stream response in time")
+        self._sock.settimeout(remaining)
+        try:
+            data = self._sock.recv(65536)
+        except TimeoutError:
+            raise TimeoutError("no stream response in time") from None
+        if not data:
+            raise EOFError("the gateway closed the stream")
+        self._raw += data
+
+    def _dechunk(self) -> None:
+        while not self._headers_done:
+            end = self._raw.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = self._raw.split(b"\r\n", 1)[0]
+            if b" 100 " in status:  # the answer to Expect: 100-continue
+                self._raw = self._raw[end + 4 :]
+                continue
+            if b" 200 " not in status:
+                raise RuntimeError(f"stream refused: {self._raw!r}")
+            self._raw = self._raw[end + 4 :]
+            self._headers_done = True
+        while True:
+            eol = self._raw.find(b"\r\n")
+            if eol < 0:
+                return
+            size = int(self._raw[:eol].split(b";")[0], 16)
+            if len(self._raw) < eol + 2 + size + 2:
+                return
+            self._body += self._raw[eol + 2 : eol + 2 + size]
+            self._raw = self._raw[eol + 2 + size + 2 :]
+
+    def receive(self, timeout: float | None = None) -> Json:
+        """The next response's ``result``; an ``error`` line raises its etcdlite exception."""
+        deadline = time.monotonic() + (self._timeout if timeout is None else timeout)
+        while True:
+            self._dechunk()
+            nl = self._body.find(b"\n")
+            if nl >= 0:
+                line, self._body = self._body[:nl], self._body[nl + 1 :]
+                if not line.strip():
+                    continue
+                msg: Json = json.loads(line)
+                if "result" in msg:
+                    result: Json = msg["result"]
+                    return result
+                err: Json = msg.get("error") or {}
+                raise error_from_answer(
+                    ErrorAnswer(
+                        int(err.get("http_code", 500)),
+                        int(err.get("grpc_code", StatusCode.UNKNOWN)),
+                        str(err.get("message", line.decode("utf-8", "replace"))),
+                    )
+                )
+            self._fill(deadline)
+
+
 # --------------------------------------------------------------------------- the backend
 
 
@@ -463,3 +617,94 @@ class EtcdKV:
         if physical:
             body["physical"] = True
         return CompactionResponse(_header(self._post("/v3/kv/compaction", body)))
+
+    # -- leases -----------------------------------------------------------------------------
+
+    def grant(self, ttl: int, *, id: int = 0) -> LeaseGrantResponse:
+        """etcd ``LeaseGrant``; see :meth:`etcdlite.Store.grant`."""
+        answer = self._post("/v3/lease/grant", {"TTL": str(ttl), "ID": str(id)})
+        return LeaseGrantResponse(_header(answer), _int(answer, "ID"), _int(answer, "TTL"))
+
+    def revoke(self, id: int) -> LeaseRevokeResponse:
+        """etcd ``LeaseRevoke``; see :meth:`etcdlite.Store.revoke`."""
+        return LeaseRevokeResponse(_header(self._post("/v3/lease/revoke", {"ID": str(id)})))
+
+    def time_to_live(self, id: int, *, keys: bool = False) -> LeaseTimeToLiveResponse:
+        """etcd ``LeaseTimeToLive``; see :meth:`etcdlite.Store.time_to_live`."""
+        body: Json = {"ID": str(id)}
+        if keys:
+            body["keys"] = True
+        return _lease_time_to_live(self._post("/v3/lease/timetolive", body))
+
+    def leases(self) -> LeaseLeasesResponse:
+        """etcd ``LeaseLeases``; see :meth:`etcdlite.Store.leases`."""
+        answer = self._post("/v3/lease/leases", {})
+        return LeaseLeasesResponse(
+            _header(answer), tuple(LeaseStatus(_int(x, "ID")) for x in answer.get("leases", ()))
+        )
+
+    def keep_alive_wire(self, id: int) -> LeaseKeepAliveResponse:
+        """One request on a fresh ``/v3/lease/keepalive`` stream: etcd's answer as it comes
+        (TTL 0 for a lease that does not exist)."""
+        self.last_error = None
+        with GatewayStream(self.url, "/v3/lease/keepalive") as stream:
+            stream.send({"ID": str(id)})
+            return _lease_keep_alive(stream.receive())
+
+    def keep_alive_once(self, id: int) -> LeaseKeepAliveResponse:
+        """clientv3 ``KeepAliveOnce``; see :meth:`etcdlite.Store.keep_alive_once`.
+
+        etcd's stream answers TTL 0 for an unknown lease; like clientv3, this raises
+        ``LeaseNotFoundError`` then (divergence ``keepalive-unknown-lease``).
+        """
+        resp = self.keep_alive_wire(id)
+        if resp.ttl <= 0:
+            raise LeaseNotFoundError()
+        return resp
+
+    # -- watch history ----------------------------------------------------------------------
+
+    def history(
+        self,
+        key: str | bytes,
+        *,
+        range_end: str | bytes | None = None,
+        prefix: bool = False,
+        from_key: bool = False,
+        start_revision: int = 0,
+        end_revision: int = 0,
+        prev_kv: bool = False,
+    ) -> tuple[Event, ...]:
+        """What a watch from ``start_revision`` delivers up to ``end_revision`` (0: current);
+        see :meth:`etcdlite.Store.history`.
+
+        Watches every key (each revision after 1 changes some key, so the event at
+        ``end_revision`` tells that all before it came), then keeps the events in the range.
+        """
+        rng = Op.get(key or b"\0", range_end=range_end, prefix=prefix, from_key=from_key)
+        lo, hi = rng.key, rng.range_end
+        stop = end_revision or self.revision
+        start = start_revision or 1
+        events: list[Event] = []
+        if start > stop or stop < 2:
+            return ()
+        request: Json = {"key": _b64(b"\0"), "range_end": _b64(b"\0")}
+        request["start_revision"] = str(start)
+        if prev_kv:
+            request["prev_kv"] = True
+        with GatewayStream(self.url, "/v3/watch") as stream:
+            stream.send({"create_request": request})
+            last = 0
+            while last < stop:
+                resp = stream.receive()
+                if resp.get("canceled"):
+                    raise RuntimeError(f"history watch canceled: {resp!r}")
+                for e in resp.get("events", ()):
+                    event = _event(e)
+                    last = event.kv.mod_revision
+                    if last > stop:
+                        break
+                    k = event.kv.key
+                    if k == lo if not hi else lo <= k and (hi == b"\0" or k < hi):
+                        events.append(event)
+        return tuple(events)

@@ -205,6 +205,31 @@ _ALL = (
         ),
         refs=("SEMANTICS.md 2.12 (observed on 3.4.23)", "etcd embed: MaxRecvMsgSize"),
     ),
+    Divergence(
+        id="keepalive-unknown-lease",
+        kind="transport",
+        etcd_34=(
+            "the LeaseKeepAlive stream answers a request for a lease that does not exist (never "
+            "granted, revoked or expired) with TTL 0, omitted in JSON, and no error (observed on "
+            "the gateway's /v3/lease/keepalive); clientv3's KeepAliveOnce turns that answer into "
+            "ErrLeaseNotFound"
+        ),
+        etcdlite=(
+            "Store.keep_alive_once (clientv3 KeepAliveOnce) raises LeaseNotFoundError "
+            "('etcdserver: requested lease not found'); the conformance driver makes the same "
+            "translation of etcd's TTL 0, and the wire answer is checked on its own"
+        ),
+        reason=(
+            "the Store has clientv3's API, not the wire's: the TTL 0 answer only exists on the "
+            "stream, and every client turns it into 'lease not found'; etcdlite's own gRPC face "
+            "must answer TTL 0 on the stream"
+        ),
+        refs=(
+            "SEMANTICS.md 2.7 (KeepAlive on an unknown lease, observed on 3.4.23)",
+            "etcd etcdserver/api/v3rpc/lease.go leaseKeepAlive (ErrLeaseNotFound -> TTL 0)",
+            "etcd clientv3/lease.go KeepAliveOnce (TTL <= 0 -> ErrLeaseNotFound)",
+        ),
+    ),
 )
 
 #: Every registered divergence, by id.
