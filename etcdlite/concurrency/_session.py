@@ -75,7 +75,8 @@ class Session:
             lease = client.grant(ttl).id
         self._keep_alive = client.keep_alive(lease)
         first = self._keep_alive.poll(None)  # keep_alive renewed once before returning
-        assert first is not NOT_READY
+        if first is NOT_READY:
+            raise RuntimeError("keep_alive() returned a stream without its first response")
         #: The session's lease id: write keys with ``lease=session.lease`` to tie them to it.
         self.lease = lease
         #: The lease's TTL, in seconds, as granted.
