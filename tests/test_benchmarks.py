@@ -54,3 +54,18 @@ def test_row_printed(output: str, row: str) -> None:
 def test_run_described(output: str, header: str) -> None:
     """The report says when, on what and with which command it was measured."""
     assert re.search(rf"^{re.escape(header)}", output, re.MULTILINE), output
+
+
+def test_lease_benchmark_runs() -> None:
+    """benchmarks/bench_lease.py runs at a tiny size and reports every lease operation."""
+    script = BENCH.with_name("bench_lease.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), "--sizes", "500"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for row in ("grant", "put with lease", "put detaching", "keep_alive_once", "expiry"):
+        assert re.search(rf"^  {re.escape(row)}\s.*/s\s", proc.stdout, re.MULTILINE), proc.stdout
