@@ -55,6 +55,7 @@ from ._version import __version__ as __version__
 from ._watch_stream import Watch as Watch
 from ._watch_stream import WatchStatistics as WatchStatistics
 from ._watch_stream import WatchStream as WatchStream
+from .concurrency._election import Observe as Observe
 from .errors import EtcdError as EtcdError
 
 __all__ = (
@@ -80,6 +81,7 @@ __all__ = (
     "LeaseStatus",
     "LeaseTimeToLiveResponse",
     "LockResponse",
+    "Observe",
     "Op",
     "ProclaimResponse",
     "PutRequest",

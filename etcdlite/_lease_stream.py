@@ -19,7 +19,7 @@ from ._waiting import Mailbox
 from .errors import EtcdError, LeaseNotFoundError, StoppedError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import Callable, Iterator
     from types import TracebackType
 
     from ._clock import Clock, TimerHandle
@@ -60,6 +60,8 @@ class KeepAlive:
 
     def _schedule(self, ttl: int) -> None:
         self._timer = self._clock.call_later(ttl / 3, self._renew)
+        if self._closed:  # closed meanwhile (another thread): drop the new timer
+            self.end()
 
     def _renew(self) -> None:
         """The timer's call: renew, queue the response, schedule the next renewal."""
@@ -73,8 +75,6 @@ class KeepAlive:
         if not self._closed:
             self._mailbox.put(resp)
             self._schedule(resp.ttl)
-            if self._closed:  # closed meanwhile (another thread): drop the new timer
-                self.end()
 
     def end(self) -> None:
         """Stop renewing and end the stream (what ``close`` does; also called on revocation)."""
@@ -115,8 +115,11 @@ class KeepAlive:
     def __iter__(self) -> Iterator[LeaseKeepAliveResponse]:
         return iter(self._mailbox)
 
-    def __aiter__(self) -> AsyncIterator[LeaseKeepAliveResponse]:
-        return self._mailbox.__aiter__()
+    def __aiter__(self) -> KeepAlive:
+        return self
+
+    async def __anext__(self) -> LeaseKeepAliveResponse:
+        return await self._mailbox.__anext__()
 
     def __enter__(self) -> KeepAlive:
         return self

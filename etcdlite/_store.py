@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal, NoReturn
 
 import anyio
 
+from . import _lock_service
 from ._clock import MonotonicClock
 from ._lease import DEFAULT_MIN_TTL, Lessor
 from ._lease_stream import KeepAlive, Lease
@@ -45,12 +46,19 @@ from ._model import (
     to_int,
 )
 from ._model_lease import (
+    CampaignResponse,
+    LeaderKey,
+    LeaderResponse,
     LeaseGrantResponse,
     LeaseKeepAliveResponse,
     LeaseLeasesResponse,
     LeaseRevokeResponse,
     LeaseStatus,
     LeaseTimeToLiveResponse,
+    LockResponse,
+    ProclaimResponse,
+    ResignResponse,
+    UnlockResponse,
 )
 from ._mvcc._key_index import KeyIndex
 from ._mvcc._kv import KV
@@ -88,6 +96,7 @@ if TYPE_CHECKING:
     from ._model import KeyValue
     from ._mvcc._index import Entry
     from ._mvcc._kv import WriteTxn
+    from .concurrency._election import Observe
 
 __all__ = (
     "DEFAULT_MAX_REQUEST_BYTES",
@@ -698,6 +707,138 @@ class Store:
             self._expiry_at = 0.0
             self._expire_due()
             self._schedule_expiry()
+
+    # -- locks and elections (etcd's v3lock and v3election services) -------------------------
+
+    def lock(
+        self, name: str | bytes, *, lease: int = 0, timeout: float | None = None
+    ) -> LockResponse:
+        """Acquire the lock ``name`` with ``lease``, blocking until it is held (etcd ``Lock``).
+
+        The lock key is ``name/<lease in hex>``; the waiters queue by its create revision, as
+        clientv3's ``Mutex``. With ``lease=0`` the store grants a fresh 60 s lease that nobody
+        keeps alive, so the lock is released after 60 s unless :meth:`unlock` comes first.
+        Raises ``TimeoutError`` after ``timeout`` seconds (the waiting key is deleted),
+        ``LeaseNotFoundError`` for an unknown lease (etcd's service sends it with gRPC code
+        Unknown) and ``SessionExpiredError`` if the lease ran out while waiting.
+
+        >>> store = Store()
+        >>> lease = store.grant(60, id=0x694D).id
+        >>> r = store.lock("jobs", lease=lease)
+        >>> r.key, r.header.revision
+        (b'jobs/694d', 2)
+        """
+        return _lock_service.lock(self, name, lease=lease, timeout=timeout)
+
+    async def alock(self, name: str | bytes, *, lease: int = 0) -> LockResponse:
+        """:meth:`lock`, waiting in the current task (asyncio or trio); cancelling the task
+        withdraws from the queue (use anyio's ``fail_after`` for a timeout).
+
+        >>> import anyio
+        >>> store = Store()
+        >>> anyio.run(store.alock, "jobs").key.startswith(b"jobs/")
+        True
+        """
+        return await _lock_service.alock(self, name, lease=lease)
+
+    def unlock(self, key: str | bytes) -> UnlockResponse:
+        """Release a lock: delete its ``key`` (etcd ``Unlock``, a plain delete, idempotent).
+
+        >>> store = Store()
+        >>> key = store.lock("jobs").key
+        >>> store.unlock(key).header.revision, store.unlock(key).header.revision
+        (3, 3)
+        """
+        return _lock_service.unlock(self, key)
+
+    def campaign(
+        self,
+        name: str | bytes,
+        value: str | bytes,
+        *,
+        lease: int = 0,
+        timeout: float | None = None,
+    ) -> CampaignResponse:
+        """Run for leader of the election ``name`` with ``value``, blocking until elected
+        (etcd ``Campaign``).
+
+        The candidate's key is ``name/<lease in hex>``, the first created one leads. The
+        answer's ``leader`` (a :class:`~etcdlite.LeaderKey`: name, key, create revision,
+        lease) is what :meth:`proclaim` and :meth:`resign` take; its ``header`` is the one of
+        the txn that entered the candidate. ``lease=0`` grants a 60 s lease nobody keeps
+        alive, as etcd does. Raises ``TimeoutError`` after ``timeout`` seconds (having
+        resigned) and ``LeaseNotFoundError`` for an unknown lease.
+
+        >>> store = Store()
+        >>> lease = store.grant(60, id=0x694D).id
+        >>> store.campaign("db-leader", "node-1", lease=lease).leader
+        LeaderKey(name=b'db-leader', key=b'db-leader/694d', rev=2, lease=26957)
+        """
+        return _lock_service.campaign(self, name, value, lease=lease, timeout=timeout)
+
+    async def acampaign(
+        self, name: str | bytes, value: str | bytes, *, lease: int = 0
+    ) -> CampaignResponse:
+        """:meth:`campaign`, waiting in the current task (asyncio or trio); cancelling the task
+        resigns.
+
+        >>> import anyio, functools
+        >>> store = Store()
+        >>> anyio.run(functools.partial(store.acampaign, "e", "v")).leader.rev
+        2
+        """
+        return await _lock_service.acampaign(self, name, value, lease=lease)
+
+    def proclaim(self, leader: LeaderKey, value: str | bytes) -> ProclaimResponse:
+        """Publish a new ``value`` as the leader ``leader`` (etcd ``Proclaim``).
+
+        Raises ``ElectionNotLeaderError`` ("election: not leader") unless ``leader``'s key
+        still exists with its create revision.
+
+        >>> store = Store()
+        >>> leader = store.campaign("e", "v1").leader
+        >>> _ = store.proclaim(leader, "v2")
+        >>> store.leader("e").kv.value
+        b'v2'
+        """
+        return _lock_service.proclaim(self, leader, value)
+
+    def leader(self, name: str | bytes) -> LeaderResponse:
+        """The leader of the election ``name``: its key-value (etcd ``Leader``).
+
+        Raises ``ElectionNoLeaderError`` ("election: no leader") when nobody is elected.
+
+        >>> store = Store()
+        >>> _ = store.campaign("e", "node-1")
+        >>> store.leader("e").kv.value
+        b'node-1'
+        """
+        return _lock_service.leader(self, name)
+
+    def observe(self, name: str | bytes) -> Observe:
+        """Follow the leadership of the election ``name`` (etcd ``Observe``): an
+        :class:`~etcdlite.Observe` stream of :class:`~etcdlite.LeaderResponse`, the current
+        leader first, then each proclaimed value and each next leader, in order.
+
+        >>> store = Store()
+        >>> leader = store.campaign("e", "v1").leader
+        >>> with store.observe("e") as leaders:
+        ...     _ = store.proclaim(leader, "v2")
+        ...     [leaders.receive(timeout=10).kv.value for _ in range(2)]
+        [b'v1', b'v2']
+        """
+        return _lock_service.observe(self, name)
+
+    def resign(self, leader: LeaderKey) -> ResignResponse:
+        """Give up the leadership ``leader``: delete its key if it is still the same
+        (etcd ``Resign``; otherwise nothing changes and no error is raised).
+
+        >>> store = Store()
+        >>> leader = store.campaign("e", "v1").leader
+        >>> store.resign(leader).header.revision, store.resign(leader).header.revision
+        (3, 3)
+        """
+        return _lock_service.resign(self, leader)
 
     # -- watch ------------------------------------------------------------------------------
 

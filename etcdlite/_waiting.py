@@ -50,7 +50,7 @@ import anyio
 import anyio.lowlevel
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import Callable, Iterator
 
 __all__ = ("NOT_READY", "Mailbox", "NotReady", "Pollable", "wait", "wait_async")
 
@@ -246,13 +246,13 @@ class Mailbox(Generic[T]):
             except anyio.EndOfStream:
                 return
 
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._aiter()
+    def __aiter__(self) -> Mailbox[T]:
+        return self
 
-    async def _aiter(self) -> AsyncIterator[T]:
-        while True:
-            try:
-                item = await wait_async(self)
-            except anyio.EndOfStream:
-                return
-            yield item
+    async def __anext__(self) -> T:
+        # A plain __anext__, not an async generator: leaving ``async for`` early then leaves
+        # nothing to finalize (trio warns about unfinished async generators).
+        try:
+            return await wait_async(self)
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None

@@ -31,7 +31,7 @@ from ._waiting import NOT_READY, NotReady, wait, wait_async
 from ._watch import Signal
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from types import TracebackType
 
     from ._store import Store
@@ -198,16 +198,16 @@ class _Receiver:
     def __iter__(self) -> Iterator[WatchResponse]:
         return self.iter()
 
-    def __aiter__(self) -> AsyncIterator[WatchResponse]:
-        return self._aiter()
+    def __aiter__(self) -> _Receiver:
+        return self
 
-    async def _aiter(self) -> AsyncIterator[WatchResponse]:
-        while True:
-            try:
-                resp = await wait_async(self)
-            except anyio.EndOfStream:
-                return
-            yield resp
+    async def __anext__(self) -> WatchResponse:
+        # A plain __anext__, not an async generator: leaving ``async for`` early then leaves
+        # nothing to finalize (trio warns about unfinished async generators).
+        try:
+            return await wait_async(self)
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
 
     def statistics(self) -> WatchStatistics:
         """How many responses wait to be read, and the stream's watchers."""

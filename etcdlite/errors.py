@@ -517,7 +517,7 @@ class SessionExpiredError(MutexError):
 
 
 class LockReleasedError(MutexError):
-    """The lock was released (its key deleted) while it was being used."""
+    """``unlock()`` of a mutex that is not locked (etcd 3.6's clientv3)."""
 
 
 def _by_message() -> dict[str, type[EtcdError]]:

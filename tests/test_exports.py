@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-PUBLIC_MODULES = ["etcdlite", "etcdlite.errors"]
+PUBLIC_MODULES = ["etcdlite", "etcdlite.errors", "etcdlite.concurrency", "etcdlite.testing"]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

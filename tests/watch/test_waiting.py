@@ -133,3 +133,36 @@ def test_waking_a_finished_loop_is_harmless() -> None:
     t.start()
     t.join(10)
     assert stale[0].fired  # type: ignore[attr-defined]
+
+
+@pytest.mark.anyio
+async def test_leaving_async_for_early_leaves_nothing_to_finalize() -> None:
+    """Breaking out of ``async for`` over a watch, a mailbox or a keep-alive warns of nothing.
+
+    (An async-generator ``__aiter__`` would leave an unfinished generator, which trio reports
+    as a ResourceWarning: an error under this suite's warning filter.)
+    """
+    import gc
+
+    from etcdlite import Store
+    from etcdlite._waiting import Mailbox
+
+    store = Store()
+    _ = store.put("k", "v")
+    watch = store.watch("k", start_revision=1)
+    box = Mailbox[int]()
+    box.put(1)
+    keep_alive = store.keep_alive(store.grant(60).id)
+    async for resp in watch:
+        assert resp.created
+        break
+    async for number in box:
+        assert number == 1
+        break
+    async for renewal in keep_alive:
+        assert renewal.ttl == 60
+        break
+    keep_alive.close()
+    watch.cancel()
+    store.close()
+    gc.collect()
