@@ -230,6 +230,29 @@ _ALL = (
             "etcd clientv3/lease.go KeepAliveOnce (TTL <= 0 -> ErrLeaseNotFound)",
         ),
     ),
+    Divergence(
+        id="lease-revoke-rate",
+        kind="choice",
+        etcd_34=(
+            "the leader looks for expired leases every 500 ms and revokes at most 1,000 of them "
+            "per second (leaseRevokeRate), each revocation a raft proposal; many leases expiring "
+            "together are revoked over several seconds"
+        ),
+        etcdlite=(
+            "revokes every lease whose deadline has passed as soon as the store's clock timer "
+            "fires (or the next lease call finds it due), each at its own revision, in deadline "
+            "order; nothing is rate-limited"
+        ),
+        reason=(
+            "the rate limit protects a raft cluster from a burst of proposals; an in-process "
+            "store has no such cost, and TTL stays a lower bound on a lease's life either way "
+            "(etcd only ever revokes later, never earlier)"
+        ),
+        refs=(
+            "SEMANTICS.md 2.7 (Limits and rates: leaseRevokeRate 1000/s)",
+            "etcd lease/lessor.go (leaseRevokeRate, revokeExpiredLeases)",
+        ),
+    ),
 )
 
 #: Every registered divergence, by id.

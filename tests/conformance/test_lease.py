@@ -735,3 +735,24 @@ def test_txn_unknown_lease_only_in_branch_not_taken(differential: Differential) 
         return resp.succeeded, kv.revision
 
     assert differential(scenario) == (True, 2)
+
+
+def test_many_leases_expire_at_once_without_a_rate_limit() -> None:
+    """1,500 leases due together are all revoked when the clock reaches their deadline, each at
+    its own revision (etcd spreads them over seconds: lease-revoke-rate)."""
+    divergence("lease-revoke-rate")
+    from etcdlite.testing import FakeClock
+
+    clock = FakeClock()
+    with Store(clock=clock) as store:
+        ids = [store.grant(60).id for _ in range(1500)]
+        for i, lease_id in enumerate(ids):
+            store.put(f"k{i:04}", "v", lease=lease_id)
+        before = store.revision
+        clock.advance(59.999)
+        assert len(store.leases().leases) == 1500
+        clock.advance(0.001)
+        assert store.leases().leases == ()
+        assert store.get("k", prefix=True, count_only=True).count == 0
+        assert store.revision == before + 1500
+        store._check()
