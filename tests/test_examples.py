@@ -12,6 +12,13 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 #: What each example must print (a line fragment per step the README promises).
 EXPECTED = {
+    "leases_and_locks.py": [
+        "registered    -> ['services/api/10.0.0.1']",
+        "after 10 s    -> 0 instances",
+        "counter       -> 300 (3 threads x 100)",
+        "leader        -> node-1",
+        "after resign  -> node-2",
+    ],
     "quickstart.py": [
         "-> revision 2",
         "get config/db/host            -> 10.0.0.6",
