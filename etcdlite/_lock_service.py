@@ -46,17 +46,8 @@ from .concurrency._session import DEFAULT_SESSION_TTL
 if TYPE_CHECKING:
     from ._protocols import Client
 
-# The calls, and the types the Store's methods are annotated with (as ``_lock_service.X``).
 __all__ = (
     "SERVICE_SESSION_TTL",
-    "CampaignResponse",
-    "LeaderKey",
-    "LeaderResponse",
-    "LockResponse",
-    "Observe",
-    "ProclaimResponse",
-    "ResignResponse",
-    "UnlockResponse",
     "acampaign",
     "alock",
     "campaign",

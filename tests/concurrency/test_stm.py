@@ -405,6 +405,17 @@ def test_put_lease_reaches_the_commit() -> None:
     assert store.revision == 1
 
 
+def test_put_with_a_granted_lease_attaches_the_key() -> None:
+    """A key an stm() puts with a lease is attached to it: revoking the lease deletes it."""
+    store = Store()
+    lease = store.grant(60).id
+    stm(store, lambda s: s.put("k", "v", lease=lease))
+    assert store.get("k").kvs[0].lease == lease
+    assert store.time_to_live(lease, keys=True).keys == (b"k",)
+    store.revoke(lease)
+    assert store.get("k").count == 0
+
+
 # --------------------------------------------------------------------------- failures
 
 
