@@ -2,8 +2,8 @@
 
 The watch stream is one HTTP/1.1 POST whose body is sent in chunks, one ``WatchRequest`` per
 line (create, then cancel or progress requests on the same connection), while the response comes
-back as chunked ``{"result": {...WatchResponse...}}`` lines (SEMANTICS section 3). ``http.client``
-cannot interleave the two, so this speaks HTTP over a plain socket. Responses are turned into
+back as chunked ``{"result": {...WatchResponse...}}`` lines (SEMANTICS section 3): the
+conformance driver's :class:`GatewayStream` speaks it. Responses are turned into
 etcdlite's own :class:`~etcdlite.WatchResponse`, so a test compares like with like.
 """
 
@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import time
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+
+from conformance._gateway import GatewayStream
 
 from etcdlite import Event, EventType, KeyValue, ResponseHeader, WatchResponse
 
@@ -123,27 +122,11 @@ class GatewayWatchStream:
     """One ``/v3/watch`` bidi stream: send requests, read responses (every wait bounded)."""
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
-        parts = urlsplit(url)
-        assert parts.hostname is not None
-        assert parts.port is not None
-        self._sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
-        self._timeout = timeout
-        head = (
-            "POST /v3/watch HTTP/1.1\r\n"
-            f"Host: {parts.hostname}:{parts.port}\r\n"
-            "Content-Type: application/json\r\n"
-            # Without it Go's server never hands the first chunk to the gateway [O].
-            "Expect: 100-continue\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n"
-        )
-        self._sock.sendall(head.encode())
-        self._raw = b""  # bytes read from the socket, not yet de-chunked
-        self._body = b""  # de-chunked body, not yet split into lines
-        self._headers_done = False
+        self._stream = GatewayStream(url, "/v3/watch", timeout=timeout)
 
     def close(self) -> None:
         """Close the connection."""
-        self._sock.close()
+        self._stream.close()
 
     def __enter__(self) -> GatewayWatchStream:
         return self
@@ -153,8 +136,7 @@ class GatewayWatchStream:
 
     def send(self, request: JSON) -> None:
         """Send one WatchRequest as a line of the chunked request body."""
-        line = json.dumps(request).encode() + b"\n"
-        self._sock.sendall(b"%x\r\n%s\r\n" % (len(line), line))
+        self._stream.send(request)
 
     def create(self, key: bytes | str, **fields: Any) -> None:
         """Send a create_request (``range_end`` is base64-encoded like the key)."""
@@ -171,58 +153,10 @@ class GatewayWatchStream:
         """Send a progress_request."""
         self.send({"progress_request": {}})
 
-    def _fill(self, deadline: float) -> None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("no watch response in time")
-        self._sock.settimeout(remaining)
-        try:
-            data = self._sock.recv(65536)
-        except TimeoutError:
-            raise TimeoutError("no watch response in time") from None
-        if not data:
-            raise EOFError("the gateway closed the watch stream")
-        self._raw += data
-
-    def _dechunk(self) -> None:
-        while not self._headers_done:
-            end = self._raw.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            status = self._raw.split(b"\r\n", 1)[0]
-            if b" 100 " in status:
-                self._raw = self._raw[end + 4 :]
-                continue
-            if b" 200 " not in status:
-                raise RuntimeError(f"watch stream refused: {self._raw!r}")
-            self._raw = self._raw[end + 4 :]
-            self._headers_done = True
-        while True:
-            eol = self._raw.find(b"\r\n")
-            if eol < 0:
-                return
-            size = int(self._raw[:eol].split(b";")[0], 16)
-            if len(self._raw) < eol + 2 + size + 2:
-                return
-            self._body += self._raw[eol + 2 : eol + 2 + size]
-            self._raw = self._raw[eol + 2 + size + 2 :]
-
     def receive_json(self, timeout: float | None = None) -> JSON:
         """The next response's JSON ``result``; TimeoutError when none comes in time."""
-        deadline = time.monotonic() + (self._timeout if timeout is None else timeout)
-        while True:
-            self._dechunk()
-            nl = self._body.find(b"\n")
-            if nl >= 0:
-                line, self._body = self._body[:nl], self._body[nl + 1 :]
-                if not line.strip():
-                    continue
-                msg: JSON = json.loads(line)
-                if "result" not in msg:
-                    raise RuntimeError(f"watch stream error: {msg}")
-                result: JSON = msg["result"]
-                return result
-            self._fill(deadline)
+        result: JSON = self._stream.receive(timeout)
+        return result
 
     def receive(self, timeout: float | None = None) -> WatchResponse:
         """The next response as an etcdlite :class:`WatchResponse`."""
