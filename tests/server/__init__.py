@@ -1,0 +1,3 @@
+"""Tests of etcdlite.server: protocol files, servicers and gateway."""
+
+from __future__ import annotations
