@@ -50,6 +50,7 @@ from ._model_lease import LockResponse as LockResponse
 from ._model_lease import ProclaimResponse as ProclaimResponse
 from ._model_lease import ResignResponse as ResignResponse
 from ._model_lease import UnlockResponse as UnlockResponse
+from ._model_maintenance import HashKVResponse as HashKVResponse
 from ._store import Store as Store
 from ._version import __version__ as __version__
 from ._watch_stream import Watch as Watch
@@ -69,6 +70,7 @@ __all__ = (
     "EtcdError",
     "Event",
     "EventType",
+    "HashKVResponse",
     "KeepAlive",
     "KeyValue",
     "LeaderKey",
