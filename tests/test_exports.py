@@ -7,7 +7,14 @@ import types
 
 import pytest
 
-PUBLIC_MODULES = ["etcdlite", "etcdlite.errors", "etcdlite.concurrency", "etcdlite.testing"]
+PUBLIC_MODULES = [
+    "etcdlite",
+    "etcdlite.errors",
+    "etcdlite.concurrency",
+    "etcdlite.mirror",
+    "etcdlite.namespace",
+    "etcdlite.testing",
+]
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)
