@@ -43,6 +43,7 @@ class KV:
         "_log",
         "_log_start",
         "compact_revision",
+        "compacted_subs",
         "index",
         "keep_compacted_tombstone",
         "lookup",
@@ -62,6 +63,11 @@ class KV:
         self.keep_compacted_tombstone = keep_compacted_tombstone
         self._log: list[_LogEntry] = []
         self._log_start = 2  # the revision of self._log[0]
+        #: id(record) -> (record, sub) for the records of multi-record revisions that outlive a
+        #: compaction whose log entry is gone (or, without the kept tombstone, filtered): their
+        #: place in their request, which etcd's backend key (and so its HashKV) still carries.
+        #: Records not listed here had sub 0.
+        self.compacted_subs: dict[int, tuple[KeyValue, int]] = {}
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -142,6 +148,7 @@ class KV:
                 touched.add(entry.key)  # type: ignore[union-attr]
         keep = self.keep_compacted_tombstone
         self.index.compact(touched, rev, keep_tombstone=keep)
+        self._remember_subs(log[: max(hi, 0)], log[hi] if not keep and 0 <= hi < len(log) else None)
         if hi > 0:
             del log[:hi]
             self._log_start = base + hi
@@ -151,6 +158,26 @@ class KV:
             kept = tuple(c for c in recs if c.version)
             log[0] = kept[0] if len(kept) == 1 else kept
         self.compact_revision = rev
+
+    def _retained_first(self, rec: KeyValue) -> bool:
+        """Whether ``rec`` is still its key's oldest retained record."""
+        entry = self.lookup(rec.key)
+        if entry is None:
+            return False
+        first = entry[0] if type(entry) is KeyIndex else entry
+        return first is rec
+
+    def _remember_subs(self, dropped: list[_LogEntry], filtered: _LogEntry | None) -> None:
+        """Keep the subs of surviving records whose log entry this compaction drops (or
+        filters), and forget those of records it dropped from the index."""
+        subs = self.compacted_subs
+        for key in [k for k, (rec, _) in subs.items() if not self._retained_first(rec)]:
+            del subs[key]
+        for entry in (*dropped, filtered):
+            if type(entry) is tuple:
+                for sub, rec in enumerate(entry):
+                    if sub and self._retained_first(rec):
+                        subs.setdefault(id(rec), (rec, sub))
 
     def _commit(self, changes: list[KeyValue]) -> int:
         rev = self.revision + 1
@@ -170,6 +197,8 @@ class KV:
             for c in recs:
                 assert c.mod_revision == rev, (c, rev)
                 logged.add(id(c))
+        for rid, (rec, sub) in self.compacted_subs.items():
+            assert id(rec) == rid and sub > 0 and self._retained_first(rec), rec
         for key, _ in self.index.items():  # noqa: PERF102 -- records() resolves entries
             for c in self.index.records(key):
                 if c.mod_revision >= self.compact_revision:

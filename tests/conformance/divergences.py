@@ -253,32 +253,6 @@ _ALL = (
             "etcd lease/lessor.go (leaseRevokeRate, revokeExpiredLeases)",
         ),
     ),
-    Divergence(
-        id="hash-kv-compacted-txn-sub",
-        kind="choice",
-        etcd_34=(
-            "HashKV hashes each stored revision under its full backend key (main, sub), sub "
-            "being the record's place in its write request; a multi-key txn's records that "
-            "outlive a compaction keep their subs"
-        ),
-        etcdlite=(
-            "Store.hash_kv computes etcd's hash exactly, except that once a compaction has "
-            "dropped a revision's log entry etcdlite no longer knows the subs of that "
-            "revision's surviving records: it numbers them in key order, so the hash differs "
-            "when the txn wrote them in another order (or, with compat='3.4', when a delete "
-            "came first in the txn at exactly the compaction revision)"
-        ),
-        reason=(
-            "the revision log keeps only main revisions per record and drops compacted "
-            "entries; keeping the subs of multi-key revisions that outlive a compaction in "
-            "the mvcc core would close the gap (the same subs a snapshot in etcd's bolt "
-            "format needs)"
-        ),
-        refs=(
-            "etcd mvcc/kvstore.go HashByRev (3.4), server/storage/mvcc/hash.go (3.5+)",
-            "SEMANTICS.md 2.10 (Hash and HashKV)",
-        ),
-    ),
 )
 
 #: Every registered divergence, by id.
