@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import errors as errors
 from ._lease_stream import KeepAlive as KeepAlive
 from ._lease_stream import Lease as Lease
@@ -58,6 +60,9 @@ from ._watch_stream import WatchStatistics as WatchStatistics
 from ._watch_stream import WatchStream as WatchStream
 from .concurrency._election import Observe as Observe
 from .errors import EtcdError as EtcdError
+
+if TYPE_CHECKING:
+    from .server._server import serve as serve
 
 __all__ = (
     "CampaignResponse",
@@ -108,4 +113,21 @@ __all__ = (
     "__version__",
     "errors",
     "prefix_end",
+    "serve",
 )
+
+
+def __getattr__(name: str) -> Any:
+    """``serve`` is loaded on first use, so ``import etcdlite`` never imports grpc."""
+    if name == "serve":
+        try:
+            import grpc  # noqa: F401
+            from google import protobuf  # noqa: F401
+        except ImportError as exc:
+            raise ImportError(
+                "etcdlite.serve needs the grpc extra: pip install 'etcdlite[grpc]'"
+            ) from exc
+        from .server._server import serve
+
+        return serve
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -198,7 +198,9 @@ class KV:
                 assert c.mod_revision == rev, (c, rev)
                 logged.add(id(c))
         for rid, (rec, sub) in self.compacted_subs.items():
-            assert id(rec) == rid and sub > 0 and self._retained_first(rec), rec
+            assert id(rec) == rid, rec
+            assert sub > 0, rec
+            assert self._retained_first(rec), rec
         for key, _ in self.index.items():  # noqa: PERF102 -- records() resolves entries
             for c in self.index.records(key):
                 if c.mod_revision >= self.compact_revision:

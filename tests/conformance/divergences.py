@@ -253,6 +253,41 @@ _ALL = (
             "etcd lease/lessor.go (leaseRevokeRate, revokeExpiredLeases)",
         ),
     ),
+    Divergence(
+        id="status-stand-ins",
+        kind="choice",
+        etcd_34=(
+            "Maintenance.Status reports the server's version (3.4.23), the bbolt file's size "
+            "(dbSize, dbSizeInUse) and raft's log position (raftIndex, raftAppliedIndex), which "
+            "counts every raft entry: writes, lease grants and revokes, member changes"
+        ),
+        etcdlite=(
+            "etcdlite serve reports the etcd version its Store's compat profile follows "
+            "('3.5.0', or '3.4.23' with compat='3.4'), dbSize 0 (the Store has no size "
+            "accounting yet) and the store revision as raftIndex and raftAppliedIndex; leader, "
+            "raftTerm and the header are etcd's"
+        ),
+        reason=(
+            "an in-memory single member has no bbolt file and no raft log; the etcdctl "
+            "conformance session drops these fields before comparing"
+        ),
+        refs=("SEMANTICS.md 2.10 (Status)",),
+    ),
+    Divergence(
+        id="grpc-receive-limit-text",
+        kind="transport",
+        etcd_34=(
+            "an oversize request is refused by Go's gRPC with ResourceExhausted 'grpc: received "
+            "message larger than max (N vs. M)'"
+        ),
+        etcdlite=(
+            "etcdlite serve refuses it at the same size (max_request_bytes + 512 KiB) with "
+            "ResourceExhausted from Python's gRPC core, whose text reads 'Received message "
+            "larger than max (N vs. M)'"
+        ),
+        reason="the text is the gRPC implementation's, not etcd's; code and limit are the same",
+        refs=("SEMANTICS.md 2.12",),
+    ),
 )
 
 #: Every registered divergence, by id.

@@ -145,7 +145,11 @@ def test_registry_is_complete() -> None:
     """Every registered divergence has a reason and references, and some test cites its id."""
     tests = pathlib.Path(__file__).parent.parent
     cited: set[str] = set()
-    for path in [*tests.glob("conformance/test_*.py"), *tests.glob("watch/test_*.py")]:
+    for path in [
+        *tests.glob("conformance/test_*.py"),
+        *tests.glob("watch/test_*.py"),
+        *tests.glob("server/test_*.py"),
+    ]:
         text = path.read_text(encoding="utf-8")
         cited.update(
             re.findall(r"""(?:divergence|has_new_behaviour)\([^"']*["']([a-z0-9-]+)["']""", text)

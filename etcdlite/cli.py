@@ -1,0 +1,134 @@
+"""The ``etcdlite`` command: ``etcdlite serve`` runs etcd's gRPC API over an in-memory store.
+
+The flags are etcd's own names. The server is imported only when the command runs, so the
+command-line parser works without the ``grpc`` extra.
+
+>>> parser = build_parser()
+>>> args = parser.parse_args(["serve", "--listen-client-urls", "http://127.0.0.1:23790"])
+>>> args.listen_client_urls, args.name, args.max_txn_ops
+('http://127.0.0.1:23790', 'default', 128)
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import urllib.parse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ("build_parser", "main", "parse_listen_url")
+
+DEFAULT_LISTEN = "http://127.0.0.1:2379"
+
+
+def parse_listen_url(url: str) -> tuple[str, int]:
+    """``(host, port)`` of an ``http://host:port`` client URL (etcd's flag syntax).
+
+    >>> parse_listen_url("http://127.0.0.1:0")
+    ('127.0.0.1', 0)
+    >>> parse_listen_url("https://127.0.0.1:2379")
+    Traceback (most recent call last):
+    ValueError: only http:// client URLs are supported (TLS is not): 'https://127.0.0.1:2379'
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http":
+        raise ValueError(f"only http:// client URLs are supported (TLS is not): {url!r}")
+    if parts.hostname is None or parts.port is None or parts.path not in ("", "/"):
+        raise ValueError(f"a client URL is http://host:port, not {url!r}")
+    return parts.hostname, parts.port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, with etcd's flag names."""
+    parser = argparse.ArgumentParser(prog="etcdlite", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve etcd's gRPC API over an in-memory store")
+    serve.add_argument(
+        "--listen-client-urls",
+        default=DEFAULT_LISTEN,
+        help=f"the URL to serve clients on (default {DEFAULT_LISTEN}; port 0 picks one)",
+    )
+    serve.add_argument(
+        "--advertise-client-urls",
+        default=None,
+        help="client URLs MemberList reports, comma-separated (default: the listen URL)",
+    )
+    serve.add_argument("--name", default="default", help="this member's name (default default)")
+    serve.add_argument(
+        "--initial-advertise-peer-urls",
+        default="http://localhost:2380",
+        help="peer URLs MemberList reports, comma-separated (nothing listens on them)",
+    )
+    serve.add_argument(
+        "--max-txn-ops", type=int, default=128, help="most operations in a txn (default 128)"
+    )
+    serve.add_argument(
+        "--max-request-bytes",
+        type=int,
+        default=1536 * 1024,
+        help="largest request the store accepts; +512 KiB is the gRPC receive limit",
+    )
+    serve.add_argument("--data-dir", default=None, help="not supported yet (in memory only)")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.data_dir is not None:
+        print(
+            "etcdlite: --data-dir is not supported yet: etcdlite serve keeps its data in memory",
+            file=sys.stderr,
+        )
+        return 2
+    urls = [u for u in args.listen_client_urls.split(",") if u]
+    if len(urls) != 1:
+        print("etcdlite: exactly one --listen-client-urls URL is supported", file=sys.stderr)
+        return 2
+    try:
+        host, port = parse_listen_url(urls[0])
+    except ValueError as exc:
+        print(f"etcdlite: {exc}", file=sys.stderr)
+        return 2
+    from .server._server import Server
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    advertise = [u for u in (args.advertise_client_urls or "").split(",") if u] or None
+    server = Server(
+        host=host,
+        port=port,
+        name=args.name,
+        advertise_client_urls=advertise,
+        peer_urls=[u for u in args.initial_advertise_peer_urls.split(",") if u],
+        max_txn_ops=args.max_txn_ops,
+        max_request_bytes=args.max_request_bytes,
+    ).start()
+    try:
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        print(f"etcdlite: serving client requests on http://{server.address}", flush=True)
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.stop(grace=1.0)
+    print("etcdlite: stopped", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return 2  # pragma: no cover - argparse requires a command
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

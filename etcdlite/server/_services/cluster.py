@@ -1,0 +1,90 @@
+"""etcdserverpb.Cluster as a single-member cluster.
+
+``MemberList`` answers with this one member. Membership changes answer with the errors etcd
+sends for what they would do here, never silently: adding, removing or updating this member
+needs other started members ("re-configuration failed due to not enough started members",
+sent by etcd 3.4 with code UNKNOWN, observed); an unknown member id is "member not found";
+promoting this (voting) member is "can only promote a learner member".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import grpc
+
+from ...errors import MemberNotFoundError, MemberNotLearnerError
+from .._pb import rpc_pb2
+from .._status import translate
+from ._common import current_header
+
+if TYPE_CHECKING:
+    from ..._store import Store
+
+__all__ = ("NOT_ENOUGH_STARTED_MEMBERS", "ClusterService", "MemberInfo")
+
+#: etcd's ErrNotEnoughStartedMembers (etcdserver/errors.go), code UNKNOWN on 3.4 [O].
+NOT_ENOUGH_STARTED_MEMBERS = "etcdserver: re-configuration failed due to not enough started members"
+
+
+class MemberInfo(NamedTuple):
+    """What MemberList says about this member (its id is the store's member id)."""
+
+    name: str
+    peer_urls: tuple[str, ...]
+    client_urls: tuple[str, ...]
+
+
+class ClusterService:
+    """The Cluster service of a single embedded member."""
+
+    def __init__(self, store: Store, member: MemberInfo) -> None:
+        self._store = store
+        self._member = member
+
+    def _members(self, member_id: int) -> list[rpc_pb2.Member]:
+        m = self._member
+        return [
+            rpc_pb2.Member(
+                ID=member_id, name=m.name, peerURLs=m.peer_urls, clientURLs=m.client_urls
+            )
+        ]
+
+    @translate()
+    def MemberList(
+        self, request: rpc_pb2.MemberListRequest, context: grpc.ServicerContext
+    ) -> object:
+        hdr = current_header(self._store)
+        header = rpc_pb2.ResponseHeader(
+            cluster_id=hdr.cluster_id, member_id=hdr.member_id, raft_term=hdr.raft_term
+        )
+        return rpc_pb2.MemberListResponse(header=header, members=self._members(hdr.member_id))
+
+    @translate()
+    def MemberAdd(self, request: rpc_pb2.MemberAddRequest, context: grpc.ServicerContext) -> object:
+        context.abort(grpc.StatusCode.UNKNOWN, NOT_ENOUGH_STARTED_MEMBERS)
+
+    @translate()
+    def MemberRemove(
+        self, request: rpc_pb2.MemberRemoveRequest, context: grpc.ServicerContext
+    ) -> object:
+        self._own(request.ID)
+        context.abort(grpc.StatusCode.UNKNOWN, NOT_ENOUGH_STARTED_MEMBERS)
+
+    @translate()
+    def MemberUpdate(
+        self, request: rpc_pb2.MemberUpdateRequest, context: grpc.ServicerContext
+    ) -> object:
+        self._own(request.ID)
+        context.abort(grpc.StatusCode.UNKNOWN, NOT_ENOUGH_STARTED_MEMBERS)
+
+    @translate()
+    def MemberPromote(
+        self, request: rpc_pb2.MemberPromoteRequest, context: grpc.ServicerContext
+    ) -> object:
+        self._own(request.ID)
+        raise MemberNotLearnerError()
+
+    def _own(self, member_id: int) -> None:
+        if member_id != current_header(self._store).member_id:
+            raise MemberNotFoundError()
