@@ -290,7 +290,9 @@ def _compare_kv(c: Compare, kv: KeyValue) -> bool:
         return a != b
     if result is CompareResult.GREATER:
         return a > b  # type: ignore[operator]
-    return a < b  # type: ignore[operator]
+    if result is CompareResult.LESS:
+        return a < b  # type: ignore[operator]
+    return True  # type: ignore[unreachable]  # an unknown result (only from the wire) holds, as in etcd
 
 
 _ABSENT = KeyValue(b"")

@@ -318,8 +318,9 @@ def test_kv_errors(
 def test_unknown_compare_enums_are_answered(api: Stubs) -> None:
     """Compare target/result values etcd does not know reach the Store and get an answer.
 
-    The wire only carries the values through; what they mean is the Store's to decide (etcd
-    3.4 was observed to hold an unknown result as true, which the Store does not do yet).
+    The wire only carries the values through; what they mean is the Store's to decide. etcd
+    3.4 holds a compare with an unknown result as true (observed), whatever the values: so
+    does the Store.
     """
     _put(api, b"k", b"v")
     for target, result in [(9, 0), (0, 9)]:
@@ -330,6 +331,14 @@ def test_unknown_compare_enums_are_answered(api: Stubs) -> None:
             timeout=TIMEOUT,
         )
         assert r.header.revision == 2
+    for version in (1, 7):  # true against the key's version 1 and against 7 alike
+        r = api.kv.Txn(
+            rpc_pb2.TxnRequest(
+                compare=[rpc_pb2.Compare(key=b"k", target=0, result=9, version=version)]  # type: ignore[arg-type]
+            ),
+            timeout=TIMEOUT,
+        )
+        assert r.succeeded
 
 
 def test_compaction_over_the_wire(api: Stubs) -> None:
