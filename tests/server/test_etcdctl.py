@@ -222,7 +222,9 @@ def normalize(step: Step, result: tuple[int | str, str, str]) -> tuple[int | str
     text = []
     for s in (out, errors):
         s = re.sub(r"127\.0\.0\.1:\d+", "<endpoint>", s)
-        s = re.sub(r"\b[0-9a-f]{16}\b", "<hex-id>", s)
+        # Lease and member ids in hex: %x drops leading zeros, so 12 to 16 digits, with a letter
+        # (an all-digit one is caught as a decimal id below).
+        s = re.sub(r"\b(?=[0-9a-f]{12,16}\b)[0-9]*[a-f][0-9a-f]*\b", "<hex-id>", s)
         s = re.sub(r"\b\d{10,}\b", "<id>", s)
         s = re.sub(r"took = \S+", "took = <t>", s)
         s = re.sub(r"remaining\(\d+s\)", "remaining(<n>s)", s)
