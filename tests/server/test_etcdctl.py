@@ -320,3 +320,50 @@ def test_serve_stops_on_sigint() -> None:
         assert "stopped" in out
     finally:
         _stop(proc)
+
+
+@pytest.mark.etcd
+def test_etcdctl_lock_and_a_store_lock_exclude_each_other() -> None:
+    """`etcdctl lock` through `etcdlite serve` waits while the Store's own lock holds the same
+    name, and gets it once the Store unlocks: one lock, whichever side takes it."""
+    from etcdlite import Store, serve
+
+    etcdctl = _etcdctl()
+    store = Store()
+    with serve(store, port=0) as server:
+        held = store.lock("shared")
+        env = {**os.environ, "ETCDCTL_API": "3"}
+        cmd = [etcdctl, f"--endpoints={server.address}", "lock", "shared", "--", "echo", "got it"]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        try:
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(timeout=1.5)  # still waiting behind the Store's lock
+            waiters = store.get("shared/", prefix=True, sort_target="create").kvs
+            assert waiters[0].key == held.key
+            assert len(waiters) == 2  # etcdctl's key queued behind ours
+            store.unlock(held.key)
+            out, _ = proc.communicate(timeout=10)
+        finally:
+            _stop(proc)
+        assert "got it" in out
+        assert proc.returncode == 0
+        # and the other way round: while etcdctl holds it, the Store waits
+        cmd = [etcdctl, f"--endpoints={server.address}", "lock", "shared", "--", "sleep", "1"]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while not store.get("shared/", prefix=True).kvs and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert store.get("shared/", prefix=True).count == 1
+            mine = store.lock("shared", timeout=10)
+            # granted only once etcdctl's key is gone: ours is the only one left
+            assert [kv.key for kv in store.get("shared/", prefix=True).kvs] == [mine.key]
+            store.unlock(mine.key)
+            proc.communicate(timeout=10)
+        finally:
+            _stop(proc)
+    store.close()
