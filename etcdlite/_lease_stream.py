@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._waiting import Mailbox
+from ._waiting import Mailbox, Receiver
 from .errors import EtcdError, LeaseNotFoundError, StoppedError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from types import TracebackType
 
     from ._clock import Clock, TimerHandle
@@ -37,7 +37,7 @@ __all__ = ("KEEP_ALIVE_BUFFER", "KeepAlive", "Lease")
 KEEP_ALIVE_BUFFER = 16
 
 
-class KeepAlive:
+class KeepAlive(Receiver["LeaseKeepAliveResponse"]):
     """A lease's keep-alive stream (clientv3 ``KeepAlive``): renewals in the background.
 
     Iterate it (``for resp in ka``, ``async for resp in ka``) to see each renewal's
@@ -98,28 +98,6 @@ class KeepAlive:
 
     def forget(self, waker: Callable[[], None]) -> None:
         self._mailbox.forget(waker)
-
-    def receive_nowait(self) -> LeaseKeepAliveResponse:
-        """The next response if one is queued, else :class:`anyio.WouldBlock`."""
-        return self._mailbox.receive_nowait()
-
-    def receive(self, timeout: float | None = None) -> LeaseKeepAliveResponse:
-        """The next response, blocking (``TimeoutError`` after ``timeout`` seconds;
-        :class:`anyio.EndOfStream` once the stream ended)."""
-        return self._mailbox.receive(timeout)
-
-    async def areceive(self) -> LeaseKeepAliveResponse:
-        """The next response, waiting in the current task (asyncio or trio)."""
-        return await self._mailbox.areceive()
-
-    def __iter__(self) -> Iterator[LeaseKeepAliveResponse]:
-        return iter(self._mailbox)
-
-    def __aiter__(self) -> KeepAlive:
-        return self
-
-    async def __anext__(self) -> LeaseKeepAliveResponse:
-        return await self._mailbox.__anext__()
 
     def __enter__(self) -> KeepAlive:
         return self

@@ -52,7 +52,7 @@ import anyio.lowlevel
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ("NOT_READY", "Mailbox", "NotReady", "Pollable", "wait", "wait_async")
+__all__ = ("NOT_READY", "Mailbox", "NotReady", "Pollable", "Receiver", "wait", "wait_async")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -162,7 +162,71 @@ async def wait_async(pollable: Pollable[T]) -> T:
                 pollable.forget(waker)
 
 
-class Mailbox(Generic[T]):
+class Receiver(Generic[T]):
+    """The ways to read a stream, over its ``poll``/``forget`` (a :class:`Pollable`).
+
+    Every stream in etcdlite (a watch, a keep-alive, an election's observer, a mailbox)
+    subclasses it and writes only ``poll`` and ``forget``:
+
+    * ``receive_nowait()`` returns the next item or raises :class:`anyio.WouldBlock`;
+    * ``receive(timeout=None)`` blocks the thread (``TimeoutError`` after ``timeout``);
+      ``for x in s`` iterates with it, ``s.iter(timeout=...)`` with a timeout per item;
+    * ``await areceive()`` and ``async for x in s`` wait in a task, under asyncio or trio.
+
+    Each raises :class:`anyio.EndOfStream` once the stream ended and was read to its end, and
+    iteration stops there.
+    """
+
+    __slots__ = ()
+
+    def poll(self, waker: Callable[[], None] | None) -> T | NotReady:
+        raise NotImplementedError
+
+    def forget(self, waker: Callable[[], None]) -> None:
+        raise NotImplementedError
+
+    def receive_nowait(self) -> T:
+        """The next item if one is ready, else :class:`anyio.WouldBlock`."""
+        item = self.poll(None)
+        if item is NOT_READY:
+            raise anyio.WouldBlock
+        return item
+
+    def receive(self, timeout: float | None = None) -> T:
+        """The next item, blocking the thread (``TimeoutError`` after ``timeout`` seconds:
+        nothing is lost, it comes with a later call)."""
+        return wait(self, timeout)
+
+    async def areceive(self) -> T:
+        """The next item, waiting in the current task (asyncio or trio); use anyio's
+        ``fail_after`` or ``move_on_after`` for a timeout."""
+        return await wait_async(self)
+
+    def iter(self, timeout: float | None = None) -> Iterator[T]:
+        """Iterate (blocking) until the stream ends; ``TimeoutError`` if an item takes longer
+        than ``timeout`` seconds."""
+        while True:
+            try:
+                yield self.receive(timeout)
+            except anyio.EndOfStream:
+                return
+
+    def __iter__(self) -> Iterator[T]:
+        return self.iter()
+
+    def __aiter__(self) -> Receiver[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        # A plain __anext__, not an async generator: leaving ``async for`` early then leaves
+        # nothing to finalize (trio warns about unfinished async generators).
+        try:
+            return await self.areceive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+
+class Mailbox(Receiver[T]):
     """A pollable queue with one reader: producers :meth:`put` (never blocking) and
     :meth:`close`; the reader receives in order, from a thread or a task.
 
@@ -223,36 +287,3 @@ class Mailbox(Generic[T]):
         with self._lock:
             if self._waker is waker:
                 self._waker = None
-
-    def receive_nowait(self) -> T:
-        """The next item, or :class:`anyio.WouldBlock` if none is queued."""
-        item = self.poll(None)
-        if item is NOT_READY:
-            raise anyio.WouldBlock
-        return item
-
-    def receive(self, timeout: float | None = None) -> T:
-        """The next item, blocking the thread (``TimeoutError`` after ``timeout`` seconds)."""
-        return wait(self, timeout)
-
-    async def areceive(self) -> T:
-        """The next item, waiting in the current task (asyncio or trio)."""
-        return await wait_async(self)
-
-    def __iter__(self) -> Iterator[T]:
-        while True:
-            try:
-                yield wait(self)
-            except anyio.EndOfStream:
-                return
-
-    def __aiter__(self) -> Mailbox[T]:
-        return self
-
-    async def __anext__(self) -> T:
-        # A plain __anext__, not an async generator: leaving ``async for`` early then leaves
-        # nothing to finalize (trio warns about unfinished async generators).
-        try:
-            return await wait_async(self)
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None

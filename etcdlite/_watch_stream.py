@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, NamedTuple
 import anyio
 
 from ._model import WatchFilter, WatchResponse, resolve_range, to_bool, to_int
-from ._waiting import NOT_READY, NotReady, wait, wait_async
+from ._waiting import NOT_READY, NotReady, Receiver, wait
 from ._watch import Signal
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable
     from types import TracebackType
 
     from ._store import Store
@@ -119,7 +119,7 @@ class WatchStatistics(NamedTuple):
     closed: bool
 
 
-class _Receiver:
+class _Receiver(Receiver[WatchResponse]):
     """Reading a stream's responses: the pollable of ``_waiting`` and the three ways to wait."""
 
     def __init__(self, store: Store, state: StreamState) -> None:
@@ -177,37 +177,6 @@ class _Receiver:
             return self._queue.popleft()
         except IndexError:
             return wait(self, timeout)
-
-    async def areceive(self) -> WatchResponse:
-        """The next response, waiting in the current task (asyncio or trio).
-
-        Raises :class:`anyio.EndOfStream` at the end of the stream. Use anyio's ``fail_after``
-        or ``move_on_after`` for a timeout.
-        """
-        return await wait_async(self)
-
-    def iter(self, timeout: float | None = None) -> Iterator[WatchResponse]:
-        """Iterate (blocking) until the stream ends; ``TimeoutError`` if a response takes longer
-        than ``timeout`` seconds."""
-        while True:
-            try:
-                yield self.receive(timeout)
-            except anyio.EndOfStream:
-                return
-
-    def __iter__(self) -> Iterator[WatchResponse]:
-        return self.iter()
-
-    def __aiter__(self) -> _Receiver:
-        return self
-
-    async def __anext__(self) -> WatchResponse:
-        # A plain __anext__, not an async generator: leaving ``async for`` early then leaves
-        # nothing to finalize (trio warns about unfinished async generators).
-        try:
-            return await wait_async(self)
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
 
     def statistics(self) -> WatchStatistics:
         """How many responses wait to be read, and the stream's watchers."""

@@ -44,19 +44,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import attrs
 
 from . import _model
 from ._lease_stream import KeepAlive as _KeepAlive
 from ._lease_stream import Lease as _Lease
 from ._waiting import NOT_READY as _NOT_READY
-from ._waiting import wait as _wait
-from ._waiting import wait_async as _wait_async
+from ._waiting import Receiver as _Receiver
 from .errors import EmptyKeyError as _EmptyKeyError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable
     from types import TracebackType
 
     from ._model import (
@@ -530,7 +528,7 @@ class Namespace:
         return _Lease(self, ka, granted.ttl)
 
 
-class NamespaceWatch:
+class NamespaceWatch(_Receiver["_model.WatchResponse"]):
     """A watch inside a :class:`Namespace`: the wrapped client's watch, with the prefix taken
     off every event's ``kv`` and ``prev_kv``.
 
@@ -601,44 +599,6 @@ class NamespaceWatch:
         fn()
 
     # -- receiving ---------------------------------------------------------------------------
-
-    def receive_nowait(self) -> WatchResponse:
-        """The next response if one is ready; :class:`anyio.WouldBlock` if none is yet."""
-        r = self.poll(None)
-        if r is _NOT_READY:
-            raise anyio.WouldBlock
-        return r
-
-    def receive(self, timeout: float | None = None) -> WatchResponse:
-        """The next response, blocking the thread (``TimeoutError`` after ``timeout`` s,
-        :class:`anyio.EndOfStream` at the end of the stream)."""
-        return _wait(self, timeout)
-
-    async def areceive(self) -> WatchResponse:
-        """The next response, waiting in the current task (asyncio or trio)."""
-        return await _wait_async(self)
-
-    def iter(self, timeout: float | None = None) -> Iterator[WatchResponse]:
-        """Iterate (blocking) until the stream ends; ``TimeoutError`` if a response takes
-        longer than ``timeout`` seconds."""
-        while True:
-            try:
-                yield _wait(self, timeout)
-            except anyio.EndOfStream:
-                return
-
-    def __iter__(self) -> Iterator[WatchResponse]:
-        return self.iter()
-
-    def __aiter__(self) -> NamespaceWatch:
-        return self
-
-    async def __anext__(self) -> WatchResponse:
-        # A plain __anext__, not an async generator (nothing to finalize on an early exit).
-        try:
-            return await _wait_async(self)
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
 
     def __enter__(self) -> NamespaceWatch:
         return self

@@ -45,13 +45,13 @@ import attrs
 
 from .._model import Compare, EventType, Op, to_bytes, to_int
 from .._model_lease import LeaderResponse
-from .._waiting import NOT_READY, NotReady, wait, wait_async
+from .._waiting import NOT_READY, NotReady, Receiver
 from ..errors import ElectionNoLeaderError, ElectionNotLeaderError, EtcdError
 from ._mutex import first_created, lock_key, wait_deletes
 from ._wait import WaitFor, run, run_async
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from .._model import ResponseHeader, TxnResponse, WatchResponse
     from .._protocols import KV, Client, WatchLike
@@ -278,7 +278,7 @@ class _Mode(enum.Enum):
     FOLLOW = "follow"  # follow the leader's key until it is deleted
 
 
-class Observe:
+class Observe(Receiver[LeaderResponse]):
     """The leadership of an election, as a stream of :class:`~etcdlite.LeaderResponse`
     (clientv3 ``Election.Observe``, etcd's ``Election.Observe`` RPC).
 
@@ -395,40 +395,6 @@ class Observe:
         self._drop_watch()
 
     # -- reading -----------------------------------------------------------------------------
-
-    def receive_nowait(self) -> LeaderResponse:
-        """The next response if one is ready, else :class:`anyio.WouldBlock`."""
-        r = self.poll(None)
-        if r is NOT_READY:
-            raise anyio.WouldBlock
-        return r
-
-    def receive(self, timeout: float | None = None) -> LeaderResponse:
-        """The next response, blocking the thread (``TimeoutError`` after ``timeout`` seconds;
-        :class:`anyio.EndOfStream` once the stream ended)."""
-        return wait(self, timeout)
-
-    async def areceive(self) -> LeaderResponse:
-        """The next response, waiting in the current task (asyncio or trio)."""
-        return await wait_async(self)
-
-    def __iter__(self) -> Iterator[LeaderResponse]:
-        while True:
-            try:
-                yield wait(self)
-            except anyio.EndOfStream:
-                return
-
-    def __aiter__(self) -> Observe:
-        return self
-
-    async def __anext__(self) -> LeaderResponse:
-        # A plain method, not an async generator: leaving ``async for`` early leaves nothing
-        # for the garbage collector to finalize (trio warns about unfinished generators).
-        try:
-            return await wait_async(self)
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
 
     def close(self) -> None:
         """End the stream and its watch (idempotent); what is not yet read is dropped."""
