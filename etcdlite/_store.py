@@ -282,6 +282,16 @@ class Store:
         return self._kv.revision
 
     @property
+    def header(self) -> ResponseHeader:
+        """The response header at the current revision: what a read now would carry.
+
+        >>> Store().header.revision
+        1
+        """
+        self._ensure_open()
+        return self._hdr
+
+    @property
     def compact_revision(self) -> int:
         """The revision of the last compaction (-1 if never compacted, as etcd counts it)."""
         return self._kv.compact_revision

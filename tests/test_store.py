@@ -245,3 +245,14 @@ def test_concurrent_writers_and_readers_see_consistent_state() -> None:
     assert not any(t.is_alive() for t in writers + readers)
     assert problems == []
     s._check()
+
+
+def test_header_follows_the_revision_and_refuses_after_close() -> None:
+    """Store.header is the current header (what a read now carries); closed, it raises."""
+    store = Store()
+    store.put("k", "v")
+    assert store.header == store.get("k").header
+    assert store.header.revision == 2
+    store.close()
+    with pytest.raises(StoppedError):
+        _ = store.header

@@ -1,4 +1,4 @@
-"""What the servicers share: the current header, response pumps and cancellable waits."""
+"""What the servicers share: response pumps and cancellable waits."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import grpc
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator
 
-    from ..._model import ResponseHeader
-    from ..._store import Store
 
-__all__ = ("POLL_SECONDS", "current_header", "pump", "run_cancellable")
+__all__ = ("POLL_SECONDS", "pump", "run_cancellable")
 
 _T = TypeVar("_T")
 _P = TypeVar("_P")
@@ -22,11 +20,6 @@ _P = TypeVar("_P")
 #: How long a stream waits for its next response before it looks whether the call is still
 #: alive. Closing a stream on call end wakes it at once; this only bounds every wait.
 POLL_SECONDS = 1.0
-
-
-def current_header(store: Store) -> ResponseHeader:
-    """The header at the store's current revision (a single-key read, for its header)."""
-    return store.get(b"\0", count_only=True).header
 
 
 def pump(

@@ -16,7 +16,6 @@ import grpc
 from ...errors import MemberNotFoundError, MemberNotLearnerError
 from .._pb import rpc_pb2
 from .._status import translate
-from ._common import current_header
 
 if TYPE_CHECKING:
     from ..._store import Store
@@ -54,7 +53,7 @@ class ClusterService:
     def MemberList(
         self, request: rpc_pb2.MemberListRequest, context: grpc.ServicerContext
     ) -> object:
-        hdr = current_header(self._store)
+        hdr = self._store.header
         header = rpc_pb2.ResponseHeader(
             cluster_id=hdr.cluster_id, member_id=hdr.member_id, raft_term=hdr.raft_term
         )
@@ -86,5 +85,5 @@ class ClusterService:
         raise MemberNotLearnerError()
 
     def _own(self, member_id: int) -> None:
-        if member_id != current_header(self._store).member_id:
+        if member_id != self._store.header.member_id:
             raise MemberNotFoundError()

@@ -8,7 +8,6 @@ from ...errors import EtcdError, LeaseNotFoundError
 from .. import _convert as cv
 from .._pb import rpc_pb2
 from .._status import abort, translate
-from ._common import current_header
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -68,7 +67,7 @@ class LeaseService:
                     r = store.keep_alive_once(request.ID)
                 except LeaseNotFoundError:
                     yield rpc_pb2.LeaseKeepAliveResponse(
-                        header=cv.header_to_pb(current_header(store)), ID=request.ID, TTL=0
+                        header=cv.header_to_pb(store.header), ID=request.ID, TTL=0
                     )
                     continue
             except EtcdError as exc:

@@ -17,7 +17,6 @@ import grpc
 from .. import _convert as cv
 from .._pb import rpc_pb2
 from .._status import translate
-from ._common import current_header
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -40,7 +39,7 @@ class MaintenanceService:
 
     @translate()
     def Status(self, request: rpc_pb2.StatusRequest, context: grpc.ServicerContext) -> object:
-        hdr = current_header(self._store)
+        hdr = self._store.header
         return rpc_pb2.StatusResponse(
             header=cv.header_to_pb(hdr),
             version=self._version,
@@ -59,13 +58,13 @@ class MaintenanceService:
     def Alarm(self, request: rpc_pb2.AlarmRequest, context: grpc.ServicerContext) -> object:
         if request.action == rpc_pb2.AlarmRequest.ACTIVATE:
             _unimplemented(context, "activating an alarm")
-        return rpc_pb2.AlarmResponse(header=cv.header_to_pb(current_header(self._store)))
+        return rpc_pb2.AlarmResponse(header=cv.header_to_pb(self._store.header))
 
     @translate()
     def Defragment(
         self, request: rpc_pb2.DefragmentRequest, context: grpc.ServicerContext
     ) -> object:
-        return rpc_pb2.DefragmentResponse(header=cv.header_to_pb(current_header(self._store)))
+        return rpc_pb2.DefragmentResponse(header=cv.header_to_pb(self._store.header))
 
     def Hash(self, request: rpc_pb2.HashRequest, context: grpc.ServicerContext) -> object:
         _unimplemented(context, "Hash (a CRC of etcd's bbolt file)")
