@@ -602,7 +602,8 @@ def test_election_rpcs_and_observe(api: Stubs) -> None:
 
 
 def test_member_list_and_changes(api: Stubs) -> None:
-    """MemberList shows this one member; changes get etcd's errors, never a silent success."""
+    """MemberList shows this one member; MemberUpdate changes its peer URLs; the other changes
+    get etcd's errors, never a silent success."""
     members = api.cluster.MemberList(rpc_pb2.MemberListRequest(), timeout=TIMEOUT)
     (me,) = members.members
     assert me.ID == members.header.member_id != 0
@@ -621,7 +622,19 @@ def test_member_list_and_changes(api: Stubs) -> None:
         grpc.StatusCode.NOT_FOUND,
         "etcdserver: member not found",
     )
-    assert _error(api.cluster.MemberUpdate, rpc_pb2.MemberUpdateRequest(ID=me.ID))[1] == unstarted
+    assert _error(api.cluster.MemberUpdate, rpc_pb2.MemberUpdateRequest(ID=1)) == (
+        grpc.StatusCode.NOT_FOUND,
+        "etcdserver: member not found",
+    )
+    # updating this member's peer URLs works, as on etcd 3.4 (a single member is its quorum)
+    new_peers = ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+    updated = api.cluster.MemberUpdate(
+        rpc_pb2.MemberUpdateRequest(ID=me.ID, peerURLs=new_peers), timeout=TIMEOUT
+    )
+    assert [list(m.peerURLs) for m in updated.members] == [new_peers]
+    assert updated.header.revision == 0  # cluster headers carry no revision
+    (again,) = api.cluster.MemberList(rpc_pb2.MemberListRequest(), timeout=TIMEOUT).members
+    assert (list(again.peerURLs), list(again.clientURLs)) == (new_peers, list(me.clientURLs))
     assert _error(api.cluster.MemberPromote, rpc_pb2.MemberPromoteRequest(ID=me.ID)) == (
         grpc.StatusCode.FAILED_PRECONDITION,
         "etcdserver: can only promote a learner member",

@@ -1,10 +1,13 @@
 """etcdserverpb.Cluster as a single-member cluster.
 
-``MemberList`` answers with this one member. Membership changes answer with the errors etcd
-sends for what they would do here, never silently: adding, removing or updating this member
-needs other started members ("re-configuration failed due to not enough started members",
-sent by etcd 3.4 with code UNKNOWN, observed); an unknown member id is "member not found";
-promoting this (voting) member is "can only promote a learner member".
+``MemberList`` answers with this one member. ``MemberUpdate`` of this member changes the peer
+URLs it reports, as etcd 3.4 does (a one-member cluster has its own quorum; nothing listens on
+peer URLs here). The other changes answer with etcd's errors, never silently: removing this
+member needs other started members ("re-configuration failed due to not enough started
+members", code UNKNOWN on etcd 3.4, observed); an unknown member id is "member not found";
+promoting this (voting) member is "can only promote a learner member". ``MemberAdd`` is refused
+with the not-enough-started-members error: etcd 3.4 accepts it and then has no quorum, so every
+later write times out (registered divergence ``member-add-single-member``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,13 @@ class ClusterService:
         self._store = store
         self._member = member
 
+    def _header(self) -> rpc_pb2.ResponseHeader:
+        """The cluster services' header: etcd sends no revision in it."""
+        hdr = self._store.header
+        return rpc_pb2.ResponseHeader(
+            cluster_id=hdr.cluster_id, member_id=hdr.member_id, raft_term=hdr.raft_term
+        )
+
     def _members(self, member_id: int) -> list[rpc_pb2.Member]:
         m = self._member
         return [
@@ -53,11 +63,8 @@ class ClusterService:
     def MemberList(
         self, request: rpc_pb2.MemberListRequest, context: grpc.ServicerContext
     ) -> object:
-        hdr = self._store.header
-        header = rpc_pb2.ResponseHeader(
-            cluster_id=hdr.cluster_id, member_id=hdr.member_id, raft_term=hdr.raft_term
-        )
-        return rpc_pb2.MemberListResponse(header=header, members=self._members(hdr.member_id))
+        header = self._header()
+        return rpc_pb2.MemberListResponse(header=header, members=self._members(header.member_id))
 
     @translate()
     def MemberAdd(self, request: rpc_pb2.MemberAddRequest, context: grpc.ServicerContext) -> object:
@@ -75,7 +82,10 @@ class ClusterService:
         self, request: rpc_pb2.MemberUpdateRequest, context: grpc.ServicerContext
     ) -> object:
         self._own(request.ID)
-        context.abort(grpc.StatusCode.UNKNOWN, NOT_ENOUGH_STARTED_MEMBERS)
+        self._member = self._member._replace(peer_urls=tuple(request.peerURLs))
+        return rpc_pb2.MemberUpdateResponse(
+            header=self._header(), members=self._members(request.ID)
+        )
 
     @translate()
     def MemberPromote(
