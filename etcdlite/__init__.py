@@ -52,7 +52,12 @@ from ._model_lease import LockResponse as LockResponse
 from ._model_lease import ProclaimResponse as ProclaimResponse
 from ._model_lease import ResignResponse as ResignResponse
 from ._model_lease import UnlockResponse as UnlockResponse
+from ._model_maintenance import AlarmMember as AlarmMember
+from ._model_maintenance import AlarmResponse as AlarmResponse
+from ._model_maintenance import AlarmType as AlarmType
+from ._model_maintenance import DefragmentResponse as DefragmentResponse
 from ._model_maintenance import HashKVResponse as HashKVResponse
+from ._model_maintenance import StatusResponse as StatusResponse
 from ._store import Store as Store
 from ._version import __version__ as __version__
 from ._watch_stream import Watch as Watch
@@ -65,11 +70,15 @@ if TYPE_CHECKING:
     from .server._server import serve as serve
 
 __all__ = (
+    "AlarmMember",
+    "AlarmResponse",
+    "AlarmType",
     "CampaignResponse",
     "CompactionResponse",
     "Compare",
     "CompareResult",
     "CompareTarget",
+    "DefragmentResponse",
     "DeleteRangeRequest",
     "DeleteRangeResponse",
     "EtcdError",
@@ -101,6 +110,7 @@ __all__ = (
     "ResponseOp",
     "SortOrder",
     "SortTarget",
+    "StatusResponse",
     "Store",
     "TxnRequest",
     "TxnResponse",

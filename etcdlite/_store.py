@@ -16,6 +16,7 @@ import anyio
 
 from . import _hash, _lock_service, _model_maintenance
 from ._clock import MonotonicClock
+from ._compactor import new_compactor
 from ._lease import DEFAULT_MIN_TTL, Lessor
 from ._lease_stream import KeepAlive, Lease
 from ._model import (
@@ -60,6 +61,13 @@ from ._model_lease import (
     ResignResponse,
     UnlockResponse,
 )
+from ._model_maintenance import (
+    AlarmResponse,
+    AlarmType,
+    DefragmentResponse,
+    StatusResponse,
+    to_alarm_type,
+)
 from ._mvcc._key_index import KeyIndex
 from ._mvcc._kv import KV
 from ._mvcc._txn import (
@@ -72,6 +80,18 @@ from ._mvcc._txn import (
     run_txn,
     size_bound,
 )
+from ._quota import (
+    DEFAULT_QUOTA_BACKEND_BYTES,
+    KV_OVERHEAD,
+    LEASE_OVERHEAD,
+    LEASE_RECORD,
+    RECORD_OVERHEAD,
+    Alarms,
+    quota_limit,
+    record_bytes,
+    retained_bytes,
+    txn_cost,
+)
 from ._watch import (
     DEFAULT_BATCH_REVISIONS,
     DEFAULT_QUEUE_SIZE,
@@ -82,8 +102,12 @@ from ._watch import (
 )
 from ._watch_stream import Watch, WatchArgs, WatchStream, watch_args
 from .errors import (
+    CompactedError,
+    CorruptError,
     EmptyKeyError,
+    EtcdError,
     FutureRevisionError,
+    NoSpaceError,
     RequestTooLargeError,
     StoppedError,
 )
@@ -101,7 +125,9 @@ if TYPE_CHECKING:
 __all__ = (
     "DEFAULT_MAX_REQUEST_BYTES",
     "DEFAULT_MAX_TXN_OPS",
+    "DEFAULT_QUOTA_BACKEND_BYTES",
     "DEFAULT_WATCH_PROGRESS_INTERVAL",
+    "ETCD_VERSIONS",
     "Store",
 )
 
@@ -114,7 +140,11 @@ DEFAULT_WATCH_PROGRESS_INTERVAL = 600.0
 #: A put whose key and value fit in this many bytes below the limit skips the size estimate.
 _SIZE_SLACK = 64
 
+assert RECORD_OVERHEAD == 64, "Store.put's fast path inlines it"
+
 Compat = Literal["3.4", "3.5"]
+#: The etcd version each compat profile follows: what :meth:`Store.status` reports.
+ETCD_VERSIONS: dict[Compat, str] = {"3.4": "3.4.23", "3.5": "3.5.0"}
 
 
 def _stopped(*args: object) -> NoReturn:
@@ -140,7 +170,14 @@ class Store:
     * watch tuning: ``watch_queue_size`` (responses a watch buffers before it falls behind and
       is caught up from history), ``watch_batch_revisions`` (revisions per catch-up response)
       and ``watch_fragment_bytes`` (the size ``fragment=True`` splits at: by default
-      ``max_request_bytes`` plus 512 KiB, as etcd).
+      ``max_request_bytes`` plus 512 KiB, as etcd);
+    * ``quota_backend_bytes`` (etcd ``--quota-backend-bytes``: 2 GiB; 0 means the default, a
+      negative value no quota): the size past which puts and lease grants fail with
+      ``NoSpaceError`` and raise the NOSPACE alarm (see :meth:`status`, :meth:`alarm_list`);
+    * ``auto_compaction_mode`` (``"periodic"`` or ``"revision"``) and
+      ``auto_compaction_retention`` (etcd's flags: ``"0"``, off, by default; ``"1h"``, ``"30m"``
+      or a bare number of hours keep that much history; in revision mode, a number of
+      revisions), run on ``clock``. See ``docs/maintenance.md``.
 
     >>> with Store() as store:
     ...     store.put("greeting", "hello").header.revision
@@ -151,13 +188,19 @@ class Store:
 
     __slots__ = (
         "_acquire",
+        "_alarms",
         "_clock",
         "_closed",
         "_cluster_id",
+        "_compact_timer",
+        "_compactor",
         "_expiry_at",
         "_expiry_timer",
         "_hdr",
+        "_headroom",
+        "_headroom_set",
         "_hub",
+        "_in_use",
         "_keep_alives",
         "_kv",
         "_kv_put",
@@ -167,9 +210,11 @@ class Store:
         "_max_request_bytes",
         "_max_txn_ops",
         "_member_id",
+        "_peak",
         "_progress_interval",
         "_progress_timer",
         "_put_fast_bytes",
+        "_quota",
         "_raft_term",
         "_release",
         "compat",
@@ -190,6 +235,9 @@ class Store:
         watch_batch_revisions: int = DEFAULT_BATCH_REVISIONS,
         watch_fragment_bytes: int | None = None,
         min_lease_ttl: int = DEFAULT_MIN_TTL,
+        quota_backend_bytes: int = DEFAULT_QUOTA_BACKEND_BYTES,
+        auto_compaction_mode: str = "periodic",
+        auto_compaction_retention: str | int = "0",
     ) -> None:
         if compat not in ("3.4", "3.5"):
             raise ValueError(f"compat must be '3.4' or '3.5', not {compat!r}")
@@ -232,6 +280,22 @@ class Store:
             if watch_fragment_bytes is None
             else to_int(watch_fragment_bytes, "watch_fragment_bytes"),
         )
+        self._quota = quota_limit(to_int(quota_backend_bytes, "quota_backend_bytes"))
+        self._alarms = Alarms()
+        # The size estimate (see _quota). Every write lowers _headroom by what it stores; the
+        # put fast path runs while the put fits in it. _space() folds what _headroom lost since
+        # _headroom_set into _in_use and recomputes both; _peak is the most ever in use.
+        self._in_use = self._peak = 0
+        self._headroom = self._headroom_set = 0
+        self._space()
+        self._compact_timer: TimerHandle | None = None
+        self._compactor = new_compactor(
+            auto_compaction_mode, auto_compaction_retention, self._kv.revision
+        )
+        if self._compactor is not None:
+            self._compact_timer = self._clock.call_later(
+                self._compactor.interval, self._compact_tick
+            )
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -247,10 +311,10 @@ class Store:
             self._closed = True
             self._lookup = self._kv_put = _stopped
             self._hub.close_all(StoppedError.message)
-            for timer in (self._progress_timer, self._expiry_timer):
+            for timer in (self._progress_timer, self._expiry_timer, self._compact_timer):
                 if timer is not None:
                     timer.cancel()
-            self._progress_timer = self._expiry_timer = None
+            self._progress_timer = self._expiry_timer = self._compact_timer = None
             keep_alives = [ka for kas in self._keep_alives.values() for ka in kas]
             self._keep_alives.clear()
         for ka in keep_alives:
@@ -332,7 +396,7 @@ class Store:
             or prev_kv is not False
             or ignore_value is not False
             or ignore_lease is not False
-            or len(key) + len(value) > self._put_fast_bytes
+            or (size := len(key) + len(value) + 64) > self._headroom  # RECORD_OVERHEAD
         ):
             return self._put(
                 Op.put(
@@ -349,6 +413,7 @@ class Store:
         self._acquire()
         try:
             kv, prev = self._kv_put(key, value, 0)  # raises StoppedError once the store is closed
+            self._headroom -= size
             if prev is not None and prev.lease:
                 self._lessor.detach(key)
             self._hdr = hdr = new_header(
@@ -529,11 +594,23 @@ class Store:
         to_bool(physical, "physical")
         with self._lock:
             self._ensure_open()
-            self._kv.compact(rev)
-            if self._hub.unsynced:
-                self._hub.compact(rev)
+            if self._alarms.corrupt:
+                raise CorruptError()
+            self._compact(rev)
             hdr = self._hdr
         return CompactionResponse(hdr)
+
+    def _compact(self, rev: int) -> None:
+        """Compact at ``rev`` and free what it dropped from the size estimate (lock held)."""
+        kv = self._kv
+        if rev > kv.revision:
+            raise FutureRevisionError()
+        if rev <= kv.compact_revision:
+            raise CompactedError()
+        dropped = kv.compact(rev)
+        if self._hub.unsynced:
+            self._hub.compact(rev)
+        self._free(record_bytes(dropped))
 
     # -- leases -----------------------------------------------------------------------------
 
@@ -556,8 +633,10 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            self._admit(LEASE_OVERHEAD)
             lessor = self._lessor
             lease = lessor.grant(lease_id or lessor.next_id(), ttl, self._clock.now())
+            self._headroom -= LEASE_RECORD
             self._schedule_expiry()
             hdr = self._hdr
         return LeaseGrantResponse(hdr, lease.id, lease.ttl)
@@ -577,6 +656,8 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            if self._alarms.corrupt:
+                raise CorruptError()
             self._lessor.get(lease_id)
             hdr = self._revoke(lease_id)
         return LeaseRevokeResponse(hdr)
@@ -685,6 +766,7 @@ class Store:
             w.delete(key, b"")
         hdr = self._commit(w)
         self._lessor.remove(lease_id)
+        self._free(LEASE_RECORD)
         for ka in self._keep_alives.pop(lease_id, ()):
             ka.end()
         return hdr
@@ -693,14 +775,15 @@ class Store:
         """Revoke every lease whose deadline has passed (lock held): expiry is exact even when
         the clock's timer runs late."""
         lessor = self._lessor
-        if lessor.leases and self._expiry_at <= self._clock.now():
+        if lessor.leases and self._expiry_at <= self._clock.now() and not self._alarms.corrupt:
             for lease_id in lessor.expired(self._clock.now()):
                 self._revoke(lease_id)
 
     def _schedule_expiry(self) -> None:
-        """Have the clock call :meth:`_expiry_tick` at the earliest deadline (lock held)."""
+        """Have the clock call :meth:`_expiry_tick` at the earliest deadline (lock held); none
+        while a CORRUPT alarm stops every write, expiries included."""
         deadline = self._lessor.next_deadline()
-        if deadline is None:
+        if deadline is None or self._alarms.corrupt:
             return
         if self._expiry_timer is not None:
             if self._expiry_at <= deadline:
@@ -746,6 +829,158 @@ class Store:
             hdr = self._hdr
             compact = self._kv.compact_revision
         return _model_maintenance.HashKVResponse(hdr, h, compact)
+
+    def status(self) -> StatusResponse:
+        """This member's status (etcd ``Maintenance.Status``).
+
+        ``version`` is the etcd version the ``compat`` profile follows (``ETCD_VERSIONS``);
+        ``db_size`` and ``db_size_in_use`` estimate what etcd's backend would hold (every
+        stored revision's key and value plus a fixed overhead, and live leases; compaction
+        frees from ``db_size_in_use``, :meth:`defragment` brings ``db_size`` down to it; see
+        ``docs/maintenance.md``); the store is its own ``leader``; ``raft_index`` and
+        ``raft_applied_index`` are its revision; ``errors`` lists the raised alarms as etcd
+        writes them.
+
+        >>> store = Store(member_id=7)
+        >>> _ = store.alarm_activate("NOSPACE")
+        >>> s = store.status()
+        >>> s.version, s.leader, s.raft_index, s.errors
+        ('3.5.0', 7, 1, ('memberID:7 alarm:NOSPACE ',))
+        """
+        with self._lock:
+            self._ensure_open()
+            size, in_use = self._space()
+            hdr = self._hdr
+            errors = self._alarms.errors()
+        rev = hdr.revision
+        version = ETCD_VERSIONS[self.compat]
+        return StatusResponse(
+            hdr, version, size, self._member_id, rev, self._raft_term, rev, errors, in_use
+        )
+
+    def defragment(self) -> DefragmentResponse:
+        """Give the space compaction freed back (etcd ``Maintenance.Defragment``): in memory
+        it is already free, so only the size estimate changes: ``db_size`` becomes
+        ``db_size_in_use``. Alarms stay raised.
+
+        >>> store = Store()
+        >>> for v in "abc": _ = store.put("k", v)
+        >>> _ = store.compact(4)
+        >>> before = store.status()
+        >>> _ = store.defragment(); after = store.status()
+        >>> before.db_size > before.db_size_in_use, after.db_size == after.db_size_in_use
+        (True, True)
+        """
+        with self._lock:
+            self._ensure_open()
+            self._peak = 0
+            self._space()
+            hdr = self._hdr
+        return DefragmentResponse(hdr)
+
+    def alarm_list(self, alarm: AlarmType | str | int = "NONE") -> AlarmResponse:
+        """The raised alarms (etcd ``Alarm`` GET, clientv3 ``AlarmList``): every one, or those
+        of type ``alarm`` (``"NOSPACE"``, ``"CORRUPT"``), in the order they were raised.
+
+        >>> store = Store(quota_backend_bytes=300, member_id=7)
+        >>> store.put("k", "v" * 100)
+        Traceback (most recent call last):
+        etcdlite.errors.NoSpaceError: etcdserver: mvcc: database space exceeded
+        >>> store.alarm_list().alarms
+        (AlarmMember(member_id=7, alarm=<AlarmType.NOSPACE: 1>),)
+        """
+        kind = to_alarm_type(alarm)
+        with self._lock:
+            self._ensure_open()
+            found = self._alarms.get(kind)
+            hdr = self._hdr
+        return AlarmResponse(hdr, found)
+
+    def alarm_activate(
+        self, alarm: AlarmType | str | int, *, member_id: int | None = None
+    ) -> AlarmResponse:
+        """Raise ``alarm`` for ``member_id`` (this member by default), as etcd's ``Alarm``
+        ACTIVATE does for any member id: the response lists it (already raised or not).
+
+        While a NOSPACE alarm is up, puts, txns with a put and lease grants fail with
+        ``NoSpaceError``; while a CORRUPT alarm is up, every write (put, delete, txn that
+        writes, compact, lease grant and revoke; and lease expiry waits) fails with
+        ``CorruptError`` and reads still work. ``"NONE"`` raises nothing (etcd 3.4 crashes
+        on it for member 0).
+
+        >>> store = Store()
+        >>> _ = store.alarm_activate("CORRUPT")
+        >>> store.put("k", "v")
+        Traceback (most recent call last):
+        etcdlite.errors.CorruptError: etcdserver: corrupt cluster
+        """
+        kind = to_alarm_type(alarm)
+        member = self._member_id if member_id is None else to_int(member_id, "member_id")
+        with self._lock:
+            self._ensure_open()
+            raised = self._alarms.activate(member, kind)
+            self._space()
+            hdr = self._hdr
+        return AlarmResponse(hdr, () if raised is None else (raised,))
+
+    def alarm_disarm(
+        self, alarm: AlarmType | str | int | None = None, *, member_id: int | None = None
+    ) -> AlarmResponse:
+        """Disarm alarms (etcd ``Alarm`` DEACTIVATE): the response lists what was disarmed.
+
+        Without arguments, every raised alarm, as clientv3's ``AlarmDisarm`` with an empty
+        member and ``etcdctl alarm disarm`` do; otherwise the one alarm of type ``alarm`` of
+        ``member_id`` (this member by default), if it is raised. Writes are allowed again once
+        no NOSPACE (or CORRUPT) alarm is left, whatever the size: a write that does not fit
+        under the quota raises NOSPACE again.
+
+        >>> store = Store()
+        >>> _ = store.alarm_activate("NOSPACE")
+        >>> [a.alarm.name for a in store.alarm_disarm().alarms], store.put("k", "v").header.revision
+        (['NOSPACE'], 2)
+        """
+        targets: tuple[tuple[int, AlarmType], ...] | None = None
+        if alarm is not None or member_id is not None:
+            kind = AlarmType.NONE if alarm is None else to_alarm_type(alarm)
+            member = self._member_id if member_id is None else to_int(member_id, "member_id")
+            targets = ((member, kind),)
+        with self._lock:
+            self._ensure_open()
+            alarms = self._alarms
+            was_corrupt = alarms.corrupt
+            if targets is None:
+                targets = tuple((m.member_id, m.alarm) for m in alarms.get())
+            disarmed = tuple(
+                m for m in (alarms.deactivate(mid, kind) for mid, kind in targets) if m is not None
+            )
+            self._space()
+            if was_corrupt and not alarms.corrupt:
+                self._expire_due()
+                self._schedule_expiry()
+            hdr = self._hdr
+        return AlarmResponse(hdr, disarmed)
+
+    def _compact_tick(self) -> None:
+        """The clock's call for auto-compaction: let the compactor decide, then the next tick."""
+        with self._lock:
+            self._compact_timer = None
+            compactor = self._compactor
+            if self._closed or compactor is None:
+                return
+            compactor.tick(self._kv.revision, self._auto_compact)
+            self._compact_timer = self._clock.call_later(compactor.interval, self._compact_tick)
+
+    def _auto_compact(self, rev: int) -> bool:
+        """Compact at ``rev`` for the compactor: whether it is done (lock held)."""
+        try:
+            if self._alarms.corrupt:
+                raise CorruptError()
+            self._compact(rev)
+        except CompactedError:
+            return True  # as etcd's compactors: someone compacted there already
+        except EtcdError:
+            return False
+        return True
 
     # -- locks and elections (etcd's v3lock and v3election services) -------------------------
 
@@ -1038,6 +1273,7 @@ class Store:
         rev = w.commit()
         hdr = self._hdr
         if hdr.revision != rev:
+            self._headroom -= record_bytes(w.changes)
             if self._lessor.leases:
                 self._lessor.track(w.changes)
             self._hdr = hdr = self._header(rev)
@@ -1049,6 +1285,41 @@ class Store:
         limit = self._max_request_bytes
         if size_bound(req) > limit and request_size(req) > limit:
             raise RequestTooLargeError()
+
+    def _admit(self, cost: int, *, write: bool = True) -> None:
+        """Let a request that stores ``cost`` bytes (etcd's estimate) through, or refuse it
+        (lock held): etcd's quota check first (``size + cost < quota``, which raises the
+        NOSPACE alarm when it fails), then the alarms' caps (CORRUPT refuses every write,
+        NOSPACE every request that costs something)."""
+        quota = self._quota
+        if quota is not None and self._space()[0] + cost >= quota:
+            self._alarms.activate(self._member_id, AlarmType.NOSPACE)
+            self._space()
+            raise NoSpaceError()
+        if write and self._alarms.corrupt:
+            raise CorruptError()
+        if cost and self._alarms.nospace:
+            raise NoSpaceError()
+
+    def _space(self) -> tuple[int, int]:
+        """The size estimate ``(db_size, in_use)``, with every write since the last call
+        folded in; recomputes the put fast path's headroom (lock held)."""
+        in_use = self._in_use = self._in_use + self._headroom_set - self._headroom
+        size = max(self._peak, in_use)
+        alarms = self._alarms
+        if alarms.nospace or alarms.corrupt:
+            room = -1  # every put takes the general path, which refuses it
+        elif self._quota is None:
+            room = self._put_fast_bytes + RECORD_OVERHEAD
+        else:
+            room = min(self._put_fast_bytes, self._quota - KV_OVERHEAD - size - 1) + RECORD_OVERHEAD
+        self._headroom = self._headroom_set = room
+        return size, in_use
+
+    def _free(self, n: int) -> None:
+        """``n`` bytes are no longer in use (compaction, revoke); the size stays (lock held)."""
+        self._peak, in_use = self._space()
+        self._in_use = in_use - n
 
     def _lease_exists(self, lease: int) -> bool:
         # Callers expire what is due first, before any write txn begins: an expiry is a
@@ -1062,6 +1333,7 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            self._admit(KV_OVERHEAD + len(req.key) + len(req.value))
             check_put(kv, req, self._lease_exists)
             w = kv.begin()
             _, prev = apply_put(w, req)
@@ -1081,6 +1353,8 @@ class Store:
         self._check_size(req)
         with self._lock:
             self._ensure_open()
+            if self._alarms.corrupt:
+                raise CorruptError()
             w = self._kv.begin()
             deleted = w.delete(req.key, req.range_end)
             hdr = self._commit(w)
@@ -1088,12 +1362,14 @@ class Store:
 
     def _txn(self, req: TxnRequest) -> TxnResponse:
         check_request(req, self._max_txn_ops)
-        if not is_read_only(req):
+        read_only = is_read_only(req)
+        if not read_only:
             self._check_size(req)
         kv = self._kv
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            self._admit(txn_cost(req), write=not read_only)
             w = kv.begin()
             try:
                 succeeded, responses = run_txn(kv, w, req, self._lease_exists)
@@ -1117,3 +1393,7 @@ class Store:
                 if kv.version and kv.lease:  # type: ignore[union-attr]
                     live[key] = kv.lease  # type: ignore[union-attr]
             self._lessor._check(live)
+            size, in_use = self._space()
+            stored = retained_bytes(self._kv.lookup, [key for key, _ in self._kv.index.items()])
+            assert in_use == stored + LEASE_RECORD * len(self._lessor.leases), (in_use, stored)
+            assert size >= in_use

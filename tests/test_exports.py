@@ -40,10 +40,12 @@ def test_all_is_a_sorted_tuple_of_defined_names(name: str) -> None:
 def test_public_classes_come_from_private_modules_and_say_so() -> None:
     """Re-exported names are the same objects as their private definitions."""
     import etcdlite
-    from etcdlite import _model, _store
+    from etcdlite import _model, _model_maintenance, _store
 
     assert etcdlite.Store is _store.Store
     assert etcdlite.KeyValue is _model.KeyValue
+    assert etcdlite.StatusResponse is _model_maintenance.StatusResponse
+    assert etcdlite.AlarmType is _model_maintenance.AlarmType
     assert etcdlite.errors.EtcdError is etcdlite.EtcdError
 
 

@@ -114,20 +114,23 @@ class Index:
             if kv is not None:
                 yield kv
 
-    def compact(self, keys: Iterable[bytes], rev: int, *, keep_tombstone: bool) -> None:
-        """Compact the history of ``keys`` at ``rev``; keys left with nothing are dropped."""
+    def compact(self, keys: Iterable[bytes], rev: int, *, keep_tombstone: bool) -> list[KeyValue]:
+        """Compact the history of ``keys`` at ``rev``; keys left with nothing are dropped.
+        Returns the records dropped."""
         entries = self.sorted
+        dropped: list[KeyValue] = []
         for k in keys:
             entry = entries.get(k)
             if entry is None:
                 continue
             if type(entry) is not KeyIndex:
                 entry = KeyIndex((entry,))
-            entry.compact(rev, keep_tombstone=keep_tombstone)
+            dropped += entry.compact(rev, keep_tombstone=keep_tombstone)
             if not entry:
                 del entries[k]
             else:
                 _dict_set(entries, k, entry[0] if len(entry) == 1 else entry)
+        return dropped
 
     def items(self) -> Iterable[tuple[bytes, Entry]]:
         """Every ``(key, entry)`` in key order."""

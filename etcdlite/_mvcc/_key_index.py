@@ -21,11 +21,12 @@ watch from ``rev`` still sees the delete; etcd 3.4 dropped it: ``keep_tombstone`
     >>> ki.append(KeyValue(b"k", mod_revision=6))
     >>> ki.at(5).value, ki.at(6), ki.generations()
     (b'b', None, [[2, 4, 6]])
-    >>> ki.compact(5, keep_tombstone=True); [kv.mod_revision for kv in ki]
-    [4, 6]
-    >>> ki.compact(6, keep_tombstone=True); [kv.mod_revision for kv in ki]
+    >>> dropped = ki.compact(5, keep_tombstone=True)
+    >>> [kv.mod_revision for kv in dropped], [kv.mod_revision for kv in ki]
+    ([2], [4, 6])
+    >>> _ = ki.compact(6, keep_tombstone=True); [kv.mod_revision for kv in ki]
     [6]
-    >>> ki.compact(7, keep_tombstone=True); list(ki)
+    >>> _ = ki.compact(7, keep_tombstone=True); list(ki)
     []
 """
 
@@ -58,16 +59,17 @@ class KeyIndex(list["KeyValue"]):
             kv = self[i - 1]
         return kv if kv.version else None
 
-    def compact(self, rev: int, *, keep_tombstone: bool) -> None:
-        """Drop the records no read at ``rev`` or later can need."""
+    def compact(self, rev: int, *, keep_tombstone: bool) -> list[KeyValue]:
+        """Drop the records no read at ``rev`` or later can need; the records dropped."""
         i = bisect_right(self, rev, key=_mod_revision)
         if i == 0:
-            return
+            return []
         kv = self[i - 1]
-        if kv.version == 0 and (kv.mod_revision < rev or not keep_tombstone):
-            del self[:i]
-        else:
-            del self[: i - 1]
+        if not (kv.version == 0 and (kv.mod_revision < rev or not keep_tombstone)):
+            i -= 1
+        dropped = self[:i]
+        del self[:i]
+        return dropped
 
     def generations(self) -> list[list[int]]:
         """The mod revisions of each generation (etcd's view), for tests and debugging."""

@@ -14,8 +14,8 @@ the number of keys) and watch replay.
     3
     >>> [(rev, [(c.key, c.version) for c in recs]) for rev, recs in kv.changes(2)]
     [(2, [(b'a', 1)]), (3, [(b'b', 1), (b'a', 0)])]
-    >>> kv.compact(3); kv.compact_revision, len(kv.index)
-    (3, 2)
+    >>> len(kv.compact(3)), kv.compact_revision, len(kv.index)
+    (1, 3, 2)
 """
 
 from __future__ import annotations
@@ -130,8 +130,9 @@ class KV:
         """Start a write txn at the next revision (the caller holds the store's lock)."""
         return WriteTxn(self)
 
-    def compact(self, rev: int) -> None:
-        """Forget the history below ``rev``; reads at ``rev`` and later are unchanged."""
+    def compact(self, rev: int) -> list[KeyValue]:
+        """Forget the history below ``rev``; reads at ``rev`` and later are unchanged.
+        Returns the records dropped from the index (what the store's size estimate frees)."""
         if rev > self.revision:
             raise FutureRevisionError()
         if rev <= self.compact_revision:
@@ -147,7 +148,7 @@ class KV:
             else:
                 touched.add(entry.key)  # type: ignore[union-attr]
         keep = self.keep_compacted_tombstone
-        self.index.compact(touched, rev, keep_tombstone=keep)
+        dropped = self.index.compact(touched, rev, keep_tombstone=keep)
         self._remember_subs(log[: max(hi, 0)], log[hi] if not keep and 0 <= hi < len(log) else None)
         if hi > 0:
             del log[:hi]
@@ -158,6 +159,7 @@ class KV:
             kept = tuple(c for c in recs if c.version)
             log[0] = kept[0] if len(kept) == 1 else kept
         self.compact_revision = rev
+        return dropped
 
     def _retained_first(self, rec: KeyValue) -> bool:
         """Whether ``rec`` is still its key's oldest retained record."""

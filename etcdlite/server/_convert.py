@@ -62,14 +62,21 @@ if TYPE_CHECKING:
         LeaseTimeToLiveResponse,
         LockResponse,
     )
-    from .._model_maintenance import HashKVResponse
+    from .._model_maintenance import (
+        AlarmResponse,
+        DefragmentResponse,
+        HashKVResponse,
+        StatusResponse,
+    )
     from .._watch_stream import WatchStream
 
 __all__ = (
+    "alarm_response_to_pb",
     "apply_watch_request",
     "campaign_response_to_pb",
     "compare_from_pb",
     "compare_to_pb",
+    "defragment_response_to_pb",
     "delete_range_request_from_pb",
     "delete_range_response_from_pb",
     "delete_range_response_to_pb",
@@ -99,6 +106,7 @@ __all__ = (
     "request_op_to_pb",
     "response_op_from_pb",
     "response_op_to_pb",
+    "status_response_to_pb",
     "txn_request_from_pb",
     "txn_response_from_pb",
     "txn_response_to_pb",
@@ -513,3 +521,29 @@ def hash_kv_response_to_pb(r: HashKVResponse) -> rpc_pb2.HashKVResponse:
     return rpc_pb2.HashKVResponse(
         header=header_to_pb(r.header), hash=r.hash, compact_revision=r.compact_revision
     )
+
+
+def status_response_to_pb(r: StatusResponse) -> rpc_pb2.StatusResponse:
+    return rpc_pb2.StatusResponse(
+        header=header_to_pb(r.header),
+        version=r.version,
+        dbSize=r.db_size,
+        leader=r.leader,
+        raftIndex=r.raft_index,
+        raftTerm=r.raft_term,
+        raftAppliedIndex=r.raft_applied_index,
+        errors=r.errors,
+        dbSizeInUse=r.db_size_in_use,
+        isLearner=r.is_learner,
+    )
+
+
+def alarm_response_to_pb(r: AlarmResponse) -> rpc_pb2.AlarmResponse:
+    return rpc_pb2.AlarmResponse(
+        header=header_to_pb(r.header),
+        alarms=[rpc_pb2.AlarmMember(memberID=a.member_id, alarm=a.alarm.name) for a in r.alarms],
+    )
+
+
+def defragment_response_to_pb(r: DefragmentResponse) -> rpc_pb2.DefragmentResponse:
+    return rpc_pb2.DefragmentResponse(header=header_to_pb(r.header))

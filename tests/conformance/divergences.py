@@ -262,10 +262,11 @@ _ALL = (
             "counts every raft entry: writes, lease grants and revokes, member changes"
         ),
         etcdlite=(
-            "etcdlite serve reports the etcd version its Store's compat profile follows "
-            "('3.5.0', or '3.4.23' with compat='3.4'), dbSize 0 (the Store has no size "
-            "accounting yet) and the store revision as raftIndex and raftAppliedIndex; leader, "
-            "raftTerm and the header are etcd's"
+            "Store.status() (and so etcdlite serve) reports the etcd version the Store's "
+            "compat profile follows ('3.5.0', or '3.4.23' with compat='3.4'), the Store's "
+            "size estimate as dbSize and dbSizeInUse (see db-size-estimate) and the store "
+            "revision as raftIndex and raftAppliedIndex; leader, raftTerm and the header are "
+            "etcd's"
         ),
         reason=(
             "an in-memory single member has no bbolt file and no raft log; the etcdctl "
@@ -287,6 +288,109 @@ _ALL = (
         ),
         reason="the text is the gRPC implementation's, not etcd's; code and limit are the same",
         refs=("SEMANTICS.md 2.12",),
+    ),
+    # -- the backend quota, alarms and auto-compaction (test_quota.py) ----------------------
+    Divergence(
+        id="db-size-estimate",
+        kind="choice",
+        etcd_34=(
+            "dbSize is the bbolt file's page count times 4 KiB (20,480 for a fresh member), "
+            "dbSizeInUse what of it is not free; the quota check (size + cost < quota) reads "
+            "the size the last backend commit left, so a burst of puts can take dbSize past "
+            "--quota-backend-bytes before one is refused"
+        ),
+        etcdlite=(
+            "db_size and db_size_in_use are an estimate of what the backend would hold: 64 "
+            "bytes plus key and value per stored revision (puts and tombstones), 64 per live "
+            "lease; compaction and revokes free from db_size_in_use, defragment brings db_size "
+            "down to it; the check uses the exact estimate, so a fresh store reports 0 and "
+            "puts are refused at a different count than on etcd"
+        ),
+        reason=(
+            "an in-memory store has no file; the estimate is cheap to keep on the write path "
+            "and moves the way etcd's numbers move. The conformance tests compare behaviour "
+            "(which calls fail, with which error, and the alarm list), not byte counts"
+        ),
+        refs=("SEMANTICS.md 2.10 (Status), 6.4 (--quota-backend-bytes)", "etcd quota.go"),
+    ),
+    Divergence(
+        id="nospace-nested-txn-put",
+        kind="choice",
+        etcd_34=(
+            "a txn's quota cost counts only the puts directly in its branches, so while the "
+            "NOSPACE alarm is raised a put inside a nested txn is applied"
+        ),
+        etcdlite="a nested txn's puts count too: the txn fails with NoSpaceError",
+        reason="the alarm exists to stop the backend from growing; a nested put would grow it",
+        refs=("etcd server/etcdserver/quota.go costTxnReq", "SEMANTICS.md 2.10 (Alarm)"),
+    ),
+    Divergence(
+        id="alarm-activate-none",
+        kind="crash",
+        etcd_34=(
+            "Alarm ACTIVATE with alarm NONE and memberID 0 kills etcd ('mvcc/backend: cannot "
+            "put key into bucket (key required)'); for another member it stores a NONE alarm"
+        ),
+        etcdlite="activating NONE raises nothing: the response lists no alarm",
+        reason="NONE is not an alarm (it means 'every type' when listing)",
+        refs=("etcd server/etcdserver/apply.go Alarm", "etcd api/v3alarm/alarms.go"),
+    ),
+    Divergence(
+        id="auto-compaction-retention-range",
+        kind="crash",
+        etcd_34=(
+            "a periodic --auto-compaction-retention under 10ns (e.g. '5ns') panics at start "
+            "(integer division by zero); a negative duration (e.g. '-1h') is accepted and the "
+            "periodic compactor then compacts in a tight loop"
+        ),
+        etcdlite=(
+            "Store(auto_compaction_retention=...) raises ValueError for both; etcd's own "
+            "errors (unknown mode, unparsable retention) keep etcd's text"
+        ),
+        reason="neither value can mean anything useful",
+        refs=("etcd server/etcdserver/api/v3compactor/periodic.go", "SEMANTICS.md 6.2 (011)"),
+    ),
+    Divergence(
+        id="corrupt-disarm-lifts-nospace",
+        kind="choice",
+        etcd_34=(
+            "each alarm change swaps one 'applier': disarming CORRUPT restores the normal one "
+            "even while a NOSPACE alarm is still raised, so puts work again"
+        ),
+        etcdlite=(
+            "what is refused follows the set of raised alarms: puts stay refused while any "
+            "NOSPACE alarm is raised"
+        ),
+        reason="the alarm list says NOSPACE; the store should behave as it says",
+        refs=("etcd server/etcdserver/apply.go Alarm (DEACTIVATE)",),
+    ),
+    Divergence(
+        id="alarm-defragment-header",
+        kind="choice",
+        etcd_34=(
+            "the Alarm and Defragment responses carry no header (the gateway answers "
+            '{"alarms": [...]} and {})'
+        ),
+        etcdlite="they carry the store's header, as every other response",
+        reason="a header costs nothing and clients that read it get the member and revision",
+        refs=("SEMANTICS.md 2.10 (Alarm)",),
+    ),
+    Divergence(
+        id="member-add-single-member",
+        kind="choice",
+        etcd_34=(
+            "MemberAdd on a single-member cluster is accepted: the new member is listed as "
+            "unstarted and the cluster has lost its quorum, so every later write times out"
+        ),
+        etcdlite=(
+            "etcdlite serve refuses it with etcd's 'etcdserver: re-configuration failed due to "
+            "not enough started members' (code UNKNOWN), and keeps serving"
+        ),
+        reason=(
+            "an embedded store is one process: a second member could never start, so "
+            "accepting would only make the server unusable"
+        ),
+        refs=("etcd server/etcdserver/server.go AddMember",),
     ),
 )
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
+from conformance._etcd import running_etcd
 from conformance.divergences import divergence
 
 import etcdlite
@@ -639,6 +640,22 @@ def test_member_list_and_changes(api: Stubs) -> None:
         grpc.StatusCode.FAILED_PRECONDITION,
         "etcdserver: can only promote a learner member",
     )
+
+
+@pytest.mark.etcd
+def test_member_add_on_real_etcd_loses_quorum() -> None:
+    """The ``member-add-single-member`` divergence, observed: etcd 3.4 accepts MemberAdd on a
+    single member (the new one unstarted, so no quorum); etcdlite refuses it (above)."""
+    assert divergence("member-add-single-member").kind == "choice"
+    with running_etcd() as etcd, grpc.insecure_channel(etcd.url.removeprefix("http://")) as ch:
+        added = _rpc.ClusterStub(ch).MemberAdd(
+            rpc_pb2.MemberAddRequest(peerURLs=["http://127.0.0.1:1"]), timeout=TIMEOUT
+        )
+        assert (added.member.name, list(added.member.peerURLs)) == ("", ["http://127.0.0.1:1"])
+        assert len(added.members) == 2
+        with pytest.raises(grpc.RpcError) as put:  # no quorum: the write cannot commit
+            _rpc.KVStub(ch).Put(rpc_pb2.PutRequest(key=b"k", value=b"v"), timeout=1.0)
+        assert put.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 def test_maintenance(api: Stubs) -> None:

@@ -1,11 +1,13 @@
-"""etcdserverpb.Maintenance for one in-memory member.
+"""etcdserverpb.Maintenance for one in-memory member: each RPC translates one Store call.
 
-``Status`` reports the etcd version emulated, this member as leader, and the store's revision
-as raft index (each write is one raft entry in etcd; etcd also counts lease and member
-entries, so the numbers differ). The Store has no size accounting yet, so ``dbSize`` is 0.
-``HashKV`` is the Store's (etcd 3.4's hash of the same history). ``Alarm`` has no alarm to
-report; ``Defragment`` has nothing to do. ``Hash``, ``Snapshot`` and ``MoveLeader`` are not
-implemented yet and say so.
+``Status``, ``Alarm`` (GET, ACTIVATE, DEACTIVATE), ``Defragment`` and ``HashKV`` are the Store's
+:meth:`~etcdlite.Store.status`, :meth:`~etcdlite.Store.alarm_list` /
+:meth:`~etcdlite.Store.alarm_activate` / :meth:`~etcdlite.Store.alarm_disarm`,
+:meth:`~etcdlite.Store.defragment` and :meth:`~etcdlite.Store.hash_kv`; the semantics (size
+estimate, quota, alarms, version) live there. A DEACTIVATE names one member's alarm exactly, as
+etcd's server reads it (clientv3 and etcdctl expand "disarm everything" into one request per
+raised alarm themselves). ``Hash``, ``Snapshot`` and ``MoveLeader`` are not implemented yet and
+say so.
 """
 
 from __future__ import annotations
@@ -31,24 +33,18 @@ def _unimplemented(context: grpc.ServicerContext, what: str) -> None:
 
 
 class MaintenanceService:
-    """The Maintenance service in front of a Store."""
+    """The Maintenance service in front of a Store.
+
+    ``version`` is what the server passes today; Status reports the Store's own
+    (``etcdlite._store.ETCD_VERSIONS``, the same table), so it is not used.
+    """
 
     def __init__(self, store: Store, version: str) -> None:
         self._store = store
-        self._version = version
 
     @translate()
     def Status(self, request: rpc_pb2.StatusRequest, context: grpc.ServicerContext) -> object:
-        hdr = self._store.header
-        return rpc_pb2.StatusResponse(
-            header=cv.header_to_pb(hdr),
-            version=self._version,
-            dbSize=0,
-            leader=hdr.member_id,
-            raftIndex=hdr.revision,
-            raftTerm=hdr.raft_term,
-            raftAppliedIndex=hdr.revision,
-        )
+        return cv.status_response_to_pb(self._store.status())
 
     @translate()
     def HashKV(self, request: rpc_pb2.HashKVRequest, context: grpc.ServicerContext) -> object:
@@ -56,15 +52,20 @@ class MaintenanceService:
 
     @translate()
     def Alarm(self, request: rpc_pb2.AlarmRequest, context: grpc.ServicerContext) -> object:
+        store = self._store
         if request.action == rpc_pb2.AlarmRequest.ACTIVATE:
-            _unimplemented(context, "activating an alarm")
-        return rpc_pb2.AlarmResponse(header=cv.header_to_pb(self._store.header))
+            r = store.alarm_activate(int(request.alarm), member_id=request.memberID)
+        elif request.action == rpc_pb2.AlarmRequest.DEACTIVATE:
+            r = store.alarm_disarm(int(request.alarm), member_id=request.memberID)
+        else:
+            r = store.alarm_list(int(request.alarm))
+        return cv.alarm_response_to_pb(r)
 
     @translate()
     def Defragment(
         self, request: rpc_pb2.DefragmentRequest, context: grpc.ServicerContext
     ) -> object:
-        return rpc_pb2.DefragmentResponse(header=cv.header_to_pb(self._store.header))
+        return cv.defragment_response_to_pb(self._store.defragment())
 
     def Hash(self, request: rpc_pb2.HashRequest, context: grpc.ServicerContext) -> object:
         _unimplemented(context, "Hash (a CRC of etcd's bbolt file)")
