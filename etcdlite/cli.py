@@ -1,12 +1,15 @@
-"""The ``etcdlite`` command: ``etcdlite serve`` runs etcd's gRPC API over an in-memory store.
+"""The ``etcdlite`` command: ``etcdlite serve`` serves etcd's gRPC API and JSON gateway.
 
-The flags are etcd's own names. The server is imported only when the command runs, so the
-command-line parser works without the ``grpc`` extra.
+The store is in memory. The flags are etcd's own names: ``--listen-client-urls``
+(comma-separated) serve gRPC and the JSON gateway on each URL, as etcd does;
+``--listen-client-http-urls`` (etcd 3.5) give the gateway URLs of its own, and the client URLs
+then serve gRPC alone. The server is imported only when the command runs, so the command-line
+parser works without the ``grpc`` extra.
 
 >>> parser = build_parser()
 >>> args = parser.parse_args(["serve", "--listen-client-urls", "http://127.0.0.1:23790"])
->>> args.listen_client_urls, args.name, args.max_txn_ops
-('http://127.0.0.1:23790', 'default', 128)
+>>> args.listen_client_urls, args.listen_client_http_urls, args.name, args.max_txn_ops
+('http://127.0.0.1:23790', '', 'default', 128)
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import argparse
 import signal
 import sys
 import threading
-import urllib.parse
 from typing import TYPE_CHECKING
+
+from .server._listen import parse_listen_url
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,37 +30,33 @@ __all__ = ("build_parser", "main", "parse_listen_url")
 DEFAULT_LISTEN = "http://127.0.0.1:2379"
 
 
-def parse_listen_url(url: str) -> tuple[str, int]:
-    """``(host, port)`` of an ``http://host:port`` client URL (etcd's flag syntax).
-
-    >>> parse_listen_url("http://127.0.0.1:0")
-    ('127.0.0.1', 0)
-    >>> parse_listen_url("https://127.0.0.1:2379")
-    Traceback (most recent call last):
-    ValueError: only http:// client URLs are supported (TLS is not): 'https://127.0.0.1:2379'
-    """
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "http":
-        raise ValueError(f"only http:// client URLs are supported (TLS is not): {url!r}")
-    if parts.hostname is None or parts.port is None or parts.path not in ("", "/"):
-        raise ValueError(f"a client URL is http://host:port, not {url!r}")
-    return parts.hostname, parts.port
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line, with etcd's flag names."""
     parser = argparse.ArgumentParser(prog="etcdlite", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve etcd's gRPC API over an in-memory store")
+    serve = commands.add_parser(
+        "serve", help="serve etcd's gRPC API and JSON gateway over an in-memory store"
+    )
     serve.add_argument(
         "--listen-client-urls",
         default=DEFAULT_LISTEN,
-        help=f"the URL to serve clients on (default {DEFAULT_LISTEN}; port 0 picks one)",
+        help=(
+            f"URLs to serve gRPC and the JSON gateway on, comma-separated (default "
+            f"{DEFAULT_LISTEN}; port 0 picks one)"
+        ),
+    )
+    serve.add_argument(
+        "--listen-client-http-urls",
+        default="",
+        help=(
+            "URLs to serve the JSON gateway on, comma-separated; the client URLs then serve "
+            "gRPC alone, with no relay in front of it"
+        ),
     )
     serve.add_argument(
         "--advertise-client-urls",
         default=None,
-        help="client URLs MemberList reports, comma-separated (default: the listen URL)",
+        help="client URLs MemberList reports, comma-separated (default: the listen URLs)",
     )
     serve.add_argument("--name", default="default", help="this member's name (default default)")
     serve.add_argument(
@@ -85,11 +85,13 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     urls = [u for u in args.listen_client_urls.split(",") if u]
-    if len(urls) != 1:
-        print("etcdlite: exactly one --listen-client-urls URL is supported", file=sys.stderr)
+    http_urls = [u for u in args.listen_client_http_urls.split(",") if u]
+    if not urls:
+        print("etcdlite: --listen-client-urls needs at least one URL", file=sys.stderr)
         return 2
     try:
-        host, port = parse_listen_url(urls[0])
+        for url in urls + http_urls:
+            parse_listen_url(url)
     except ValueError as exc:
         print(f"etcdlite: {exc}", file=sys.stderr)
         return 2
@@ -102,8 +104,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     advertise = [u for u in (args.advertise_client_urls or "").split(",") if u] or None
     server = Server(
-        host=host,
-        port=port,
+        listen_client_urls=urls,
+        listen_client_http_urls=http_urls,
         name=args.name,
         advertise_client_urls=advertise,
         peer_urls=[u for u in args.initial_advertise_peer_urls.split(",") if u],
@@ -113,7 +115,11 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        print(f"etcdlite: serving client requests on http://{server.address}", flush=True)
+        for url in server.client_urls:
+            what = "gRPC" if server.http_urls else "gRPC and the JSON gateway"
+            print(f"etcdlite: serving client requests on {url} ({what})", flush=True)
+        for url in server.http_urls:
+            print(f"etcdlite: serving client requests on {url} (the JSON gateway)", flush=True)
         while not stop.wait(1.0):
             pass
     finally:

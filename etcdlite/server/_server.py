@@ -1,6 +1,6 @@
-"""The gRPC server: :func:`serve` and :class:`Server`.
+"""The server: :func:`serve` and :class:`Server`, etcd's gRPC API and its JSON gateway.
 
-It is grpc's synchronous server over a thread pool. The Store is synchronous and its waits
+gRPC is grpc's synchronous server over a thread pool. The Store is synchronous and its waits
 (watch, keep-alive, lock, observe) block a thread anyway, so a thread per active call is the
 direct translation; grpc.aio would only move every Store call into an executor. A stream holds
 one worker for its life (a watch stream one more thread for reading its requests), so the pool
@@ -8,39 +8,58 @@ is sized for streams: ``max_workers`` (default 256) bounds the concurrent calls,
 included. Every wait in a servicer is bounded (a poll of :data:`POLL_SECONDS
 <etcdlite.server._services._common.POLL_SECONDS>`) or woken by the call's end.
 
+The JSON gateway (:mod:`._gateway`) calls the same servicers. As etcd does, both are served on
+every client URL (:mod:`._listen` tells them apart by the first bytes and relays gRPC to the
+gRPC server, which then listens on a private unix socket, abstract on Linux). With
+``listen_client_http_urls`` (etcd 3.5's ``--listen-client-http-urls``) the gateway has URLs of
+its own and gRPC binds the client URLs directly, with no relay.
+
 The gRPC receive limit is ``max_request_bytes`` + 512 KiB, as etcd sets it, so an oversize
-request is refused by the transport with RESOURCE_EXHAUSTED before it reaches the Store.
+request is refused by the transport with RESOURCE_EXHAUSTED before it reaches the Store; the
+gateway refuses the same requests with the same message.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import os
+import secrets
+import shutil
+import sys
+import tempfile
 from typing import TYPE_CHECKING
 
 import grpc
 
-from .._store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, Store
+from .._store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, ETCD_VERSIONS, Store
 from .._watch import GRPC_OVERHEAD_BYTES
-from ._services import MemberInfo, add_services
+from ._gateway import Gateway
+from ._listen import Listener, parse_listen_url
+from ._services import MemberInfo, add_services, make_servicers
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import TracebackType
 
-__all__ = ("ETCD_VERSIONS", "Server", "serve")
+__all__ = ("Server", "serve")
 
-#: The etcd version Status reports, per Store compat profile.
-ETCD_VERSIONS = {"3.4": "3.4.23", "3.5": "3.5.0"}
 
 DEFAULT_PEER_URLS = ("http://localhost:2380",)
 
+#: Whether the private gRPC socket can be abstract (Linux's namespace: no file, no leftovers).
+ABSTRACT_SOCKETS: bool = sys.platform == "linux"
+
 
 class Server:
-    """etcd's gRPC API in front of a :class:`~etcdlite.Store`; build it with :func:`serve`.
+    """etcd's gRPC API and JSON gateway in front of a :class:`~etcdlite.Store`; build it with
+    :func:`serve`.
 
-    ``address`` is ``"host:port"`` (the port actually bound when 0 was asked for). Use it as a
-    context manager, or call :meth:`stop`. A store the server created is closed with it; a
-    store passed in is left open.
+    ``listen_client_urls`` (``http://host:port``, port 0 picks one) serve gRPC and the gateway;
+    without it, ``host`` and ``port`` make the one URL. ``listen_client_http_urls`` serve the
+    gateway alone, and then the client URLs serve gRPC alone. ``address`` is the first client
+    URL's ``"host:port"`` (the port actually bound), ``client_urls`` and ``http_urls`` every URL
+    served. Use it as a context manager, or call :meth:`stop`. A store the server created is
+    closed with it; a store passed in is left open.
     """
 
     def __init__(
@@ -49,6 +68,8 @@ class Server:
         *,
         host: str = "127.0.0.1",
         port: int = 2379,
+        listen_client_urls: Sequence[str] | None = None,
+        listen_client_http_urls: Sequence[str] = (),
         name: str = "default",
         advertise_client_urls: Sequence[str] | None = None,
         peer_urls: Sequence[str] = DEFAULT_PEER_URLS,
@@ -56,6 +77,8 @@ class Server:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         max_workers: int = 256,
     ) -> None:
+        client = [parse_listen_url(u) for u in listen_client_urls or (f"http://{host}:{port}",)]
+        http = [parse_listen_url(u) for u in listen_client_http_urls]
         self._own_store = store is None
         if store is None:
             store = Store(max_txn_ops=max_txn_ops, max_request_bytes=max_request_bytes)
@@ -71,29 +94,83 @@ class Server:
                 ("grpc.max_send_message_length", 2**31 - 1),
             ],
         )
-        bound = self._server.add_insecure_port(f"{host}:{port}")
-        if not bound:
-            raise OSError(f"cannot listen on {host}:{port}")
-        self.address = f"{host}:{bound}"
-        client_urls = tuple(advertise_client_urls or (f"http://{self.address}",))
-        member = MemberInfo(name, tuple(peer_urls), client_urls)
-        add_services(self._server, store, member, ETCD_VERSIONS[store.compat])
+        self._listener: Listener | None = None
+        self._socket_dir: str | None = None
+        self._stopped = True
+        try:
+            if http:
+                client = [(h, self._bind_grpc(f"{h}:{p}")) for h, p in client]
+                self._listener = Listener(http, serve_http=self._serve_http, grpc_path=None)
+                http = self._listener.addresses
+            else:
+                grpc_path = self._bind_private_grpc()
+                self._listener = Listener(client, serve_http=self._serve_http, grpc_path=grpc_path)
+                client = self._listener.addresses
+        except BaseException:
+            self._cleanup()
+            raise
+        self.client_urls = tuple(f"http://{h}:{p}" for h, p in client)
+        self.http_urls = tuple(f"http://{h}:{p}" for h, p in http)
+        self.address = self.client_urls[0].removeprefix("http://")
+        advertise = tuple(advertise_client_urls or self.client_urls)
+        version = ETCD_VERSIONS[store.compat]
+        services = make_servicers(store, MemberInfo(name, tuple(peer_urls), advertise))
+        add_services(self._server, services)
+        self._gateway = Gateway(store, services, version=version, receive_limit=receive_limit)
         self._stopped = False
+
+    def _bind_grpc(self, target: str) -> int:
+        bound = self._server.add_insecure_port(target)
+        if not bound:
+            raise OSError(f"cannot listen on {target}")
+        return int(bound)
+
+    def _bind_private_grpc(self) -> str:
+        """Bind gRPC to a unix socket only the relay uses; its address for ``connect``.
+
+        On Linux it is an abstract socket, which leaves nothing on disk even if the process is
+        killed; elsewhere a socket file in a private temporary directory.
+        """
+        if ABSTRACT_SOCKETS:
+            name = f"etcdlite-{os.getpid()}-{secrets.token_hex(8)}"
+            self._bind_grpc(f"unix-abstract:{name}")
+            return f"\0{name}"
+        self._socket_dir = tempfile.mkdtemp(prefix="etcdlite-")
+        path = os.path.join(self._socket_dir, "grpc.sock")
+        self._bind_grpc(f"unix:{path}")
+        return path
+
+    def _serve_http(self, sock: object, address: object) -> None:
+        self._gateway.handle(sock, address)  # type: ignore[arg-type]
+
+    def _cleanup(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def start(self) -> Server:
         """Start serving (:func:`serve` does this)."""
         self._server.start()
+        assert self._listener is not None
+        self._listener.start()
         return self
 
     def stop(self, grace: float | None = 1.0) -> None:
-        """Stop: refuse new calls, end the running ones after ``grace`` seconds, free the port."""
+        """Stop: stop accepting, end the gateway's calls and connections, end the running gRPC
+        calls after ``grace`` seconds, free the ports."""
         if self._stopped:
             return
         self._stopped = True
+        assert self._listener is not None
+        self._listener.close(timeout=0)  # stop accepting, shut the connections down
+        self._gateway.close()
         self._server.stop(grace).wait(timeout=None if grace is None else grace + 5.0)
+        self._listener.close()  # join the connection threads
         if self._own_store:
             self.store.close()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._cleanup()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server stops (or ``timeout``); whether it stopped."""
@@ -119,14 +196,18 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 2379,
+    listen_client_urls: Sequence[str] | None = None,
+    listen_client_http_urls: Sequence[str] = (),
     name: str = "default",
     advertise_client_urls: Sequence[str] | None = None,
     max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     max_workers: int = 256,
 ) -> Server:
-    """Serve etcd's gRPC API for ``store`` (a new in-memory Store if ``None``): a started
-    :class:`Server`. ``port=0`` picks a free port; ``server.address`` says which.
+    """Serve etcd's gRPC API and JSON gateway for ``store`` (a new in-memory Store if
+    ``None``): a started :class:`Server`. ``port=0`` picks a free port; ``server.address`` says
+    which. ``listen_client_urls`` and ``listen_client_http_urls`` are etcd's flags (see
+    :class:`Server`).
 
     ``max_txn_ops`` and ``max_request_bytes`` configure the store this creates (a store passed
     in keeps its own); ``max_request_bytes`` + 512 KiB is also the gRPC receive limit, so with
@@ -141,6 +222,8 @@ def serve(
         store,
         host=host,
         port=port,
+        listen_client_urls=listen_client_urls,
+        listen_client_http_urls=listen_client_http_urls,
         name=name,
         advertise_client_urls=advertise_client_urls,
         max_txn_ops=max_txn_ops,

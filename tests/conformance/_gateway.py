@@ -1,4 +1,9 @@
-"""A real etcd behind the :class:`etcdlite.Store` API, through etcd's JSON gateway.
+"""A real etcd (or ``etcdlite serve``) behind the :class:`etcdlite.Store` API, through etcd's
+JSON gateway.
+
+The same client drives both: the conformance suite's ``etcd`` backend points it at a real
+etcd 3.4, its ``serve`` backend at an in-process ``etcdlite.serve(port=0)``, so the suite also
+runs over etcdlite's own wire (gateway, servicers and, for ``hash_kv``, gRPC on the shared port).
 
 :class:`EtcdKV` has the methods and signatures of ``Store`` (``put``, ``get``, ``delete``,
 ``txn``, ``do``, ``compact`` and ``revision``), takes the same ``Op``/``Compare`` objects and

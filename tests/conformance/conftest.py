@@ -1,15 +1,18 @@
-"""Fixtures: every conformance test runs once on a ``Store`` and once on a fresh real etcd.
+"""Fixtures: every conformance test runs on a ``Store``, on a fresh real etcd, and on a Store
+behind ``etcdlite.serve``'s JSON gateway.
 
-* ``backend`` is ``"store"`` or ``"etcd"`` (the etcd case carries the ``etcd`` marker, and is
-  skipped with its reason when there is no etcd binary, or fails under
-  ``ETCDLITE_REQUIRE_ETCD=1``);
+* ``backend`` is ``"store"``, ``"etcd"`` (carries the ``etcd`` marker, and is skipped with its
+  reason when there is no etcd binary, or fails under ``ETCDLITE_REQUIRE_ETCD=1``) or
+  ``"serve"``: the same :class:`~._gateway.EtcdKV` client that drives etcd, pointed at an
+  in-process ``etcdlite.serve(port=0)``, so the suite also runs over etcdlite's own wire;
 * ``kv`` is that backend, fresh (revision 1), with etcd's default limits;
 * ``make_kv(...)`` builds it with other limits (``max_request_bytes``, ``max_txn_ops``) or, for
   the Store, another ``compat`` profile;
 * ``differential(scenario, ...)`` plays a scenario: on ``store`` against a Store alone, on
-  ``etcd`` against a Store *and* a real etcd with the same limits, failing the test unless every
-  call's normalized outcome agrees; it returns the tested backend's result (etcd's on ``etcd``),
-  or raises the etcd error the scenario ended with, so each test still asserts concrete values.
+  ``etcd`` against a Store *and* a real etcd with the same limits (on ``serve``, a served Store
+  with the same limits and compat), failing the test unless every call's normalized outcome
+  agrees; it returns the tested backend's result (etcd's on ``etcd``), or raises the etcd error
+  the scenario ended with, so each test still asserts concrete values.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 import pytest
 
+import etcdlite
 from etcdlite import Store
 
 from ._etcd import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, running_etcd
@@ -37,7 +41,12 @@ T = TypeVar("T")
 BACKENDS = (
     pytest.param("store", id="store"),
     pytest.param("etcd", id="etcd", marks=pytest.mark.etcd),
+    pytest.param("serve", id="serve"),
 )
+
+#: The etcd version a served Store answers as, for the registry's version checks: the Store
+#: follows current etcd (3.6) where etcd changed after 3.4, or 3.4.23 with ``compat="3.4"``.
+SERVED_VERSIONS = {"3.4": (3, 4, 23), "3.5": (3, 6, 0)}
 
 
 class KVFactory:
@@ -71,6 +80,25 @@ class KVFactory:
         )
         return EtcdKV(proc.url, version=proc.version)
 
+    def serve(
+        self,
+        *,
+        compat: Compat = "3.5",
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+    ) -> EtcdKV:
+        """A fresh Store behind ``etcdlite.serve`` with these limits, through its JSON gateway;
+        stopped at the end of the test."""
+        store = self.store(
+            compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+        )
+        server = self._stack.enter_context(
+            etcdlite.serve(
+                store, port=0, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+            )
+        )
+        return EtcdKV(f"http://{server.address}", version=SERVED_VERSIONS[compat])
+
     def __call__(
         self,
         *,
@@ -78,9 +106,14 @@ class KVFactory:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
     ) -> KVBackend:
-        """A fresh backend of this test's kind (``compat`` only applies to the Store)."""
+        """A fresh backend of this test's kind (``compat`` applies to the Store and the served
+        Store)."""
         if self.backend == "etcd":
             return self.etcd(max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
+        if self.backend == "serve":
+            return self.serve(
+                compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+            )
         return self.store(
             compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
         )
@@ -108,6 +141,11 @@ class Differential:
         if self.backend == "etcd":
             etcd = self._factory.etcd(max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
             _, run = run_differential(scenario, store, etcd)
+        elif self.backend == "serve":
+            served = self._factory.serve(
+                compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+            )
+            _, run = run_differential(scenario, store, served)
         else:
             run = run_recorded(store, scenario)
         if run.error is not None:
@@ -117,7 +155,7 @@ class Differential:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """``"store"`` or ``"etcd"``: the backend this test runs on."""
+    """``"store"``, ``"etcd"`` or ``"serve"``: the backend this test runs on."""
     return cast("str", request.param)
 
 

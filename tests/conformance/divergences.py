@@ -392,6 +392,86 @@ _ALL = (
         ),
         refs=("etcd server/etcdserver/server.go AddMember",),
     ),
+    # -- the JSON gateway (tests/server/test_gateway.py) -------------------------------------
+    Divergence(
+        id="gateway-json-messages",
+        kind="transport",
+        etcd_34=(
+            "a body that is not JSON, or a field of the wrong JSON type or an unknown enum name, "
+            "is refused with code 3 (HTTP 400) and Go's decoder message, e.g. 'unexpected EOF' "
+            "or 'json: cannot unmarshal string into Go value of type bool'"
+        ),
+        etcdlite=(
+            "the same refusal (code 3, HTTP 400) with Python's message ('Failed to parse "
+            "keys_only field: ...', or the json module's); bad base64, a top-level non-object "
+            "and a body cut short give Go's text"
+        ),
+        reason="the text comes from the JSON decoder of each implementation; no client parses it",
+        refs=("SEMANTICS.md 3 (Encoding)",),
+    ),
+    Divergence(
+        id="gateway-hashkv-path",
+        kind="choice",
+        etcd_34=(
+            "/v3/maintenance/hashkv answers 404 (the 3.4 proto gives HashKV the path of Hash, "
+            "and Hash answers /v3/maintenance/hash)"
+        ),
+        etcdlite=(
+            "/v3/maintenance/hashkv serves HashKV, as etcd 3.5 does; /v3/maintenance/hash is "
+            "Hash (not implemented: 501, as over gRPC)"
+        ),
+        reason="3.4's 404 is a proto annotation bug fixed in 3.5; serving the call is harmless",
+        refs=("SEMANTICS.md 2.10 (Hash and HashKV)", "etcd-io/etcd#11263"),
+        fixed_in=((3, 5, 0),),
+    ),
+    Divergence(
+        id="gateway-auth-unimplemented",
+        kind="choice",
+        etcd_34=(
+            "/v3/auth/* serve the Auth service; with auth disabled an Authorization header "
+            "that is not a valid token is refused with 'etcdserver: invalid auth token' "
+            "(code 16, HTTP 401) on every call"
+        ),
+        etcdlite=(
+            "/v3/auth/* answer code 12 UNIMPLEMENTED (HTTP 501); the Authorization header is "
+            "handed to the servicers as gRPC metadata, and nothing checks it yet"
+        ),
+        reason="etcdlite has no Auth service yet (a later issue brings it)",
+        refs=("SEMANTICS.md 2.9, 3", "etcd auth/store.go AuthInfoFromCtx"),
+    ),
+    Divergence(
+        id="gateway-body-limit",
+        kind="transport",
+        etcd_34=(
+            "the gateway reads a request body of any size, then gRPC refuses a message over "
+            "max-request-bytes + 512 KiB (code 8, HTTP 429, 'grpc: received message larger "
+            "than max (N vs. M)')"
+        ),
+        etcdlite=(
+            "the same refusal for a decoded message over the limit; a body over twice the "
+            "limit is refused unread (code 8, HTTP 429, 'etcdlite: request body larger than "
+            "max (N vs. M)') and its connection closed"
+        ),
+        reason="reading an unbounded body into memory is a denial of service; no valid request "
+        "needs more than twice the limit in JSON (base64 is 4/3 of the bytes)",
+        refs=("SEMANTICS.md 2.12, 6.4",),
+    ),
+    Divergence(
+        id="gateway-http-framing",
+        kind="transport",
+        etcd_34=(
+            "Go's HTTP server frames the answers: an error from the server comes chunked with a "
+            "'Trailer: Grpc-Trailer-Content-Type' trailer, responses carry no Server header, "
+            "and a stream that ended with an error leaves its connection open"
+        ),
+        etcdlite=(
+            "the same status, headers that matter (Content-Type, the CORS ones) and body "
+            "bytes, framed by Python's http.server: errors with Content-Length and no trailer, "
+            "a 'Server: etcdlite' header, and every stream closes its connection when it ends"
+        ),
+        reason="HTTP framing of the same bytes; clients read bodies the same way either way",
+        refs=("SEMANTICS.md 3",),
+    ),
 )
 
 #: Every registered divergence, by id.

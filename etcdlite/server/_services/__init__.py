@@ -1,11 +1,12 @@
 """One servicer per etcd service, each a thin translation between protobuf and the Store.
 
-:func:`add_services` registers them all (and the gRPC health service) on a ``grpc.Server``.
+:func:`make_servicers` builds them once per server; :func:`add_services` registers them (and the
+gRPC health service) on a ``grpc.Server``, and the JSON gateway calls the same instances.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._pb import health_pb2_grpc, rpc_pb2_grpc, v3election_pb2_grpc, v3lock_pb2_grpc
 from .cluster import ClusterService, MemberInfo
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from ..._store import Store
 
-__all__ = ("MemberInfo", "add_services")
+__all__ = ("MemberInfo", "Servicers", "add_services", "make_servicers")
 
 # The generated modules carry no annotations: reach them through Any.
 _rpc: Any = rpc_pb2_grpc
@@ -31,13 +32,38 @@ _election: Any = v3election_pb2_grpc
 _health: Any = health_pb2_grpc
 
 
-def add_services(server: grpc.Server, store: Store, member: MemberInfo, version: str) -> None:
-    """Register every service on ``server``, all in front of ``store``."""
-    _rpc.add_KVServicer_to_server(KVService(store), server)
-    _rpc.add_WatchServicer_to_server(WatchService(store), server)
-    _rpc.add_LeaseServicer_to_server(LeaseService(store), server)
-    _rpc.add_ClusterServicer_to_server(ClusterService(store, member), server)
-    _rpc.add_MaintenanceServicer_to_server(MaintenanceService(store, version), server)
-    _lock.add_LockServicer_to_server(LockService(store), server)
-    _election.add_ElectionServicer_to_server(ElectionService(store), server)
+class Servicers(NamedTuple):
+    """One servicer per etcd service, all in front of the same Store."""
+
+    kv: KVService
+    watch: WatchService
+    lease: LeaseService
+    cluster: ClusterService
+    maintenance: MaintenanceService
+    lock: LockService
+    election: ElectionService
+
+
+def make_servicers(store: Store, member: MemberInfo) -> Servicers:
+    """Every etcd service in front of ``store``."""
+    return Servicers(
+        KVService(store),
+        WatchService(store),
+        LeaseService(store),
+        ClusterService(store, member),
+        MaintenanceService(store),
+        LockService(store),
+        ElectionService(store),
+    )
+
+
+def add_services(server: grpc.Server, services: Servicers) -> None:
+    """Register every service (and gRPC health) on ``server``."""
+    _rpc.add_KVServicer_to_server(services.kv, server)
+    _rpc.add_WatchServicer_to_server(services.watch, server)
+    _rpc.add_LeaseServicer_to_server(services.lease, server)
+    _rpc.add_ClusterServicer_to_server(services.cluster, server)
+    _rpc.add_MaintenanceServicer_to_server(services.maintenance, server)
+    _lock.add_LockServicer_to_server(services.lock, server)
+    _election.add_ElectionServicer_to_server(services.election, server)
     _health.add_HealthServicer_to_server(HealthService(), server)

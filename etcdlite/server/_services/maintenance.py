@@ -33,13 +33,9 @@ def _unimplemented(context: grpc.ServicerContext, what: str) -> None:
 
 
 class MaintenanceService:
-    """The Maintenance service in front of a Store.
+    """The Maintenance service in front of a Store."""
 
-    ``version`` is what the server passes today; Status reports the Store's own
-    (``etcdlite._store.ETCD_VERSIONS``, the same table), so it is not used.
-    """
-
-    def __init__(self, store: Store, version: str) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     @translate()
