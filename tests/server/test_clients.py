@@ -4,7 +4,8 @@ python-etcd3 and aetcd each register their own ``rpc.proto`` in protobuf's defau
 pool, as etcdlite's generated modules do, so neither can be imported in this process: each
 runs a scripted session (``tests/server/clients/*_session.py``) in a subprocess, once against
 a real etcd (``running_etcd``) and once against ``python -m etcdlite serve``, and prints one
-normalized JSON line per step. The transcripts must be equal line for line; a few concrete
+normalized JSON line per step. etcd3gw, which speaks HTTP/1.1 JSON to the gateway on the same
+client URL, runs the same way for uniformity. The transcripts must be equal line for line; a few concrete
 steps are also checked so the comparison cannot pass on two empty or broken runs. A client
 that is not installed fails the test (they are in the ``test`` extra), it is never skipped.
 """
@@ -62,8 +63,12 @@ def by_step(transcript: list[dict[str, Any]]) -> dict[str, Any]:
     return {line["step"]: line["result"] for line in transcript}
 
 
-#: Status fields that differ by design: the ``status-stand-ins`` divergence.
-STATUS_STAND_INS = ("version", "db_size", "raft_index")
+#: Status fields that differ by design: the ``status-stand-ins`` divergence (as the gRPC
+#: clients name them, and as the JSON gateway does).
+STATUS_STAND_INS = (
+    *("version", "db_size", "raft_index"),
+    *("dbSize", "dbSizeInUse", "raftIndex", "raftAppliedIndex"),
+)
 
 
 def _comparable(line: dict[str, Any]) -> dict[str, Any]:
@@ -113,4 +118,22 @@ def test_aetcd_session_matches_real_etcd() -> None:
     assert steps["lease existing id"]["error"] == "DuplicateLeaseError"
     assert steps["lock second waits"] is True
     assert steps["lock second acquired"] is True
+    assert_same(expected, got)
+
+
+@pytest.mark.etcd
+def test_etcd3gw_session_matches_real_etcd() -> None:
+    """etcd3gw 2.7 (HTTP/1.1 JSON to the gateway on the client URL) sees the same KV, txn,
+    watch, lease, lock, cluster and error results from etcdlite serve as from etcd 3.4."""
+    expected, got = both("etcd3gw_session")
+    steps = by_step(expected)
+    assert steps["get a"] == ["1"]
+    assert steps["txn success"]["succeeded"] is True
+    assert steps["txn duplicate put"]["body"]["code"] == 3
+    compacted = steps["get compacted revision"]["body"]
+    assert compacted["error"] == "etcdserver: mvcc: required revision has been compacted"
+    assert [e.get("type", "PUT") for e in steps["watch live"]] == ["PUT", "DELETE"]
+    assert steps["lease keys"] == ["leased"]
+    assert steps["lease refresh"] == "counting"
+    assert (steps["lock second acquire"], steps["lock second acquire again"]) == (False, True)
     assert_same(expected, got)
