@@ -655,7 +655,9 @@ def test_member_add_on_real_etcd_loses_quorum() -> None:
         assert len(added.members) == 2
         with pytest.raises(grpc.RpcError) as put:  # no quorum: the write cannot commit
             _rpc.KVStub(ch).Put(rpc_pb2.PutRequest(key=b"k", value=b"v"), timeout=1.0)
-        assert put.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        # our deadline, or etcd's own "request timed out" once its leader steps down (no quorum)
+        timeouts = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
+        assert put.value.code() in timeouts
 
 
 def test_maintenance(api: Stubs) -> None:
