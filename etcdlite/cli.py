@@ -25,6 +25,9 @@ from .server._listen import parse_listen_url
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ._store import Store
+    from .server._server import Server
+
 __all__ = ("build_parser", "main", "parse_listen_url")
 
 DEFAULT_LISTEN = "http://127.0.0.1:2379"
@@ -73,6 +76,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=1536 * 1024,
         help="largest request the store accepts; +512 KiB is the gRPC receive limit",
     )
+    serve.add_argument(
+        "--quota-backend-bytes",
+        type=int,
+        default=0,
+        help="size past which writes raise the NOSPACE alarm (0: etcd's 2 GiB; negative: none)",
+    )
+    serve.add_argument(
+        "--auto-compaction-mode",
+        default="periodic",
+        help="'periodic' (retention is a duration) or 'revision' (a number of revisions)",
+    )
+    serve.add_argument(
+        "--auto-compaction-retention",
+        default="0",
+        help="history auto-compaction keeps: '1h', '30m', hours as a number, or revisions "
+        "(default 0: off)",
+    )
     serve.add_argument("--data-dir", default=None, help="not supported yet (in memory only)")
     return parser
 
@@ -95,21 +115,46 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"etcdlite: {exc}", file=sys.stderr)
         return 2
+    from ._store import Store
     from .server._server import Server
 
+    try:
+        store = Store(
+            max_txn_ops=args.max_txn_ops,
+            max_request_bytes=args.max_request_bytes,
+            quota_backend_bytes=args.quota_backend_bytes,
+            auto_compaction_mode=args.auto_compaction_mode,
+            auto_compaction_retention=args.auto_compaction_retention,
+        )
+    except ValueError as exc:
+        print(f"etcdlite: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, store, urls, http_urls, Server)
+    finally:
+        store.close()
+
+
+def _run(
+    args: argparse.Namespace,
+    store: Store,
+    urls: list[str],
+    http_urls: list[str],
+    server_class: type[Server],
+) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
     advertise = [u for u in (args.advertise_client_urls or "").split(",") if u] or None
-    server = Server(
+    server = server_class(
+        store,
         listen_client_urls=urls,
         listen_client_http_urls=http_urls,
         name=args.name,
         advertise_client_urls=advertise,
         peer_urls=[u for u in args.initial_advertise_peer_urls.split(",") if u],
-        max_txn_ops=args.max_txn_ops,
         max_request_bytes=args.max_request_bytes,
     ).start()
     try:

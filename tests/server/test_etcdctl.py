@@ -294,6 +294,57 @@ def test_serve_refuses_a_data_dir() -> None:
     assert "--data-dir is not supported yet" in done.stderr
 
 
+def test_serve_refuses_a_bad_auto_compaction_flag() -> None:
+    """An auto-compaction flag etcd refuses is refused before anything listens, in etcd's words."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "etcdlite", "serve"),
+            "--listen-client-urls=http://127.0.0.1:0",
+            "--auto-compaction-mode=hourly",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert 'unknown auto-compaction-mode "hourly"' in done.stderr
+    assert "serving" not in done.stdout
+
+
+@pytest.mark.etcd
+def test_serve_quota_flag_raises_nospace_for_etcdctl() -> None:
+    """--quota-backend-bytes reaches the store: past it etcdctl's put fails with etcd's error,
+    `alarm list` shows NOSPACE, reads go on, and `alarm disarm` lets writes in again."""
+    etcdctl = _etcdctl()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "etcdlite", "serve"),
+            f"--listen-client-urls=http://127.0.0.1:{port}",
+            "--quota-backend-bytes=4096",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert "serving client requests" in proc.stdout.readline()
+        session = Session(etcdctl, f"127.0.0.1:{port}")
+        assert session.run(S("put", "small", "x"))[0] == 0
+        code, _, err = session.run(S("put", "big", "v" * 5000))
+        assert code != 0
+        assert "etcdserver: mvcc: database space exceeded" in err
+        assert "alarm:NOSPACE" in session.run(S("alarm", "list"))[1]
+        assert session.run(S("get", "small", "--print-value-only"))[1] == "x\n"
+        assert "alarm:NOSPACE" in session.run(S("alarm", "disarm"))[1]
+        assert session.run(S("put", "small", "y"))[0] == 0
+    finally:
+        _stop(proc)
+
+
 def test_serve_stops_on_sigint() -> None:
     """SIGINT stops the server cleanly (exit 0), like SIGTERM."""
     import signal
