@@ -6,8 +6,9 @@
 :meth:`~etcdlite.Store.defragment` and :meth:`~etcdlite.Store.hash_kv`; the semantics (size
 estimate, quota, alarms, version) live there. A DEACTIVATE names one member's alarm exactly, as
 etcd's server reads it (clientv3 and etcdctl expand "disarm everything" into one request per
-raised alarm themselves). ``Hash``, ``Snapshot`` and ``MoveLeader`` are not implemented yet and
-say so.
+raised alarm themselves). ``MoveLeader`` answers as etcd's one member does: to itself, an
+empty success; to any other id, "bad leader transferee". ``Hash`` (a CRC of etcd's bbolt file)
+and ``Snapshot`` are not implemented yet and say so.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from ...errors import BadLeaderTransfereeError
 from .. import _convert as cv
 from .._pb import rpc_pb2
 from .._status import translate
@@ -73,8 +75,12 @@ class MaintenanceService:
         _unimplemented(context, "Snapshot")
         yield from ()
 
+    @translate()
     def MoveLeader(
         self, request: rpc_pb2.MoveLeaderRequest, context: grpc.ServicerContext
     ) -> object:
-        _unimplemented(context, "MoveLeader")
-        return None
+        # One member is always its own leader: moving the leadership to itself succeeds with
+        # an empty answer (no header, as etcd 3.4 sends), any other target is no member.
+        if request.targetID != self._store.header.member_id:
+            raise BadLeaderTransfereeError()
+        return rpc_pb2.MoveLeaderResponse()
