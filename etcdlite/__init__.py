@@ -67,6 +67,7 @@ from .concurrency._election import Observe as Observe
 from .errors import EtcdError as EtcdError
 
 if TYPE_CHECKING:
+    from .remote._client import connect as connect
     from .server._server import serve as serve
 
 __all__ = (
@@ -121,6 +122,7 @@ __all__ = (
     "WatchStatistics",
     "WatchStream",
     "__version__",
+    "connect",
     "errors",
     "prefix_end",
     "serve",
@@ -128,15 +130,20 @@ __all__ = (
 
 
 def __getattr__(name: str) -> Any:
-    """``serve`` is loaded on first use, so ``import etcdlite`` never imports grpc."""
-    if name == "serve":
+    """``serve`` and ``connect`` are loaded on first use, so ``import etcdlite`` never imports
+    grpc."""
+    if name in ("serve", "connect"):
         try:
             import grpc  # noqa: F401
             from google import protobuf  # noqa: F401
         except ImportError as exc:
             raise ImportError(
-                "etcdlite.serve needs the grpc extra: pip install 'etcdlite[grpc]'"
+                f"etcdlite.{name} needs the grpc extra: pip install 'etcdlite[grpc]'"
             ) from exc
+        if name == "connect":
+            from .remote._client import connect
+
+            return connect
         from .server._server import serve
 
         return serve

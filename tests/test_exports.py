@@ -13,6 +13,7 @@ PUBLIC_MODULES = [
     "etcdlite.concurrency",
     "etcdlite.mirror",
     "etcdlite.namespace",
+    "etcdlite.remote",
     "etcdlite.testing",
 ]
 

@@ -82,6 +82,7 @@ __all__ = (
     "delete_range_response_to_pb",
     "event_from_pb",
     "event_to_pb",
+    "hash_kv_response_from_pb",
     "hash_kv_response_to_pb",
     "header_from_pb",
     "header_to_pb",
@@ -90,10 +91,15 @@ __all__ = (
     "leader_key_from_pb",
     "leader_key_to_pb",
     "leader_response_to_pb",
+    "lease_grant_response_from_pb",
     "lease_grant_response_to_pb",
+    "lease_keep_alive_response_from_pb",
     "lease_keep_alive_response_to_pb",
+    "lease_leases_response_from_pb",
     "lease_leases_response_to_pb",
+    "lease_revoke_response_from_pb",
     "lease_revoke_response_to_pb",
+    "lease_time_to_live_response_from_pb",
     "lease_time_to_live_response_to_pb",
     "lock_response_to_pb",
     "put_request_from_pb",
@@ -547,3 +553,43 @@ def alarm_response_to_pb(r: AlarmResponse) -> rpc_pb2.AlarmResponse:
 
 def defragment_response_to_pb(r: DefragmentResponse) -> rpc_pb2.DefragmentResponse:
     return rpc_pb2.DefragmentResponse(header=header_to_pb(r.header))
+
+
+# --------------------------------------------------------------------------- responses read back
+# (the remote client's side: etcd's answers to lease and maintenance calls as model objects)
+
+from .. import _model_lease, _model_maintenance  # here, not at the top: an appended section
+
+
+def lease_grant_response_from_pb(pb: rpc_pb2.LeaseGrantResponse) -> LeaseGrantResponse:
+    return _model_lease.LeaseGrantResponse(header_from_pb(pb.header), pb.ID, pb.TTL)
+
+
+def lease_revoke_response_from_pb(pb: rpc_pb2.LeaseRevokeResponse) -> LeaseRevokeResponse:
+    return _model_lease.LeaseRevokeResponse(header_from_pb(pb.header))
+
+
+def lease_keep_alive_response_from_pb(
+    pb: rpc_pb2.LeaseKeepAliveResponse,
+) -> LeaseKeepAliveResponse:
+    return _model_lease.LeaseKeepAliveResponse(header_from_pb(pb.header), pb.ID, pb.TTL)
+
+
+def lease_time_to_live_response_from_pb(
+    pb: rpc_pb2.LeaseTimeToLiveResponse,
+) -> LeaseTimeToLiveResponse:
+    return _model_lease.LeaseTimeToLiveResponse(
+        header_from_pb(pb.header), pb.ID, pb.TTL, pb.grantedTTL, tuple(pb.keys)
+    )
+
+
+def lease_leases_response_from_pb(pb: rpc_pb2.LeaseLeasesResponse) -> LeaseLeasesResponse:
+    return _model_lease.LeaseLeasesResponse(
+        header_from_pb(pb.header), tuple(_model_lease.LeaseStatus(s.ID) for s in pb.leases)
+    )
+
+
+def hash_kv_response_from_pb(pb: rpc_pb2.HashKVResponse) -> HashKVResponse:
+    return _model_maintenance.HashKVResponse(
+        header_from_pb(pb.header), pb.hash, pb.compact_revision
+    )

@@ -1,16 +1,18 @@
-"""Fixtures: every conformance test runs on a ``Store``, on a fresh real etcd, and on a Store
-behind ``etcdlite.serve``'s JSON gateway.
+"""Fixtures: every conformance test runs on a ``Store``, on a fresh real etcd, on a Store
+behind ``etcdlite.serve``'s JSON gateway, and on ``etcdlite.connect()`` to a fresh real etcd.
 
 * ``backend`` is ``"store"``, ``"etcd"`` (carries the ``etcd`` marker, and is skipped with its
-  reason when there is no etcd binary, or fails under ``ETCDLITE_REQUIRE_ETCD=1``) or
+  reason when there is no etcd binary, or fails under ``ETCDLITE_REQUIRE_ETCD=1``),
   ``"serve"``: the same :class:`~._gateway.EtcdKV` client that drives etcd, pointed at an
-  in-process ``etcdlite.serve(port=0)``, so the suite also runs over etcdlite's own wire;
+  in-process ``etcdlite.serve(port=0)``, so the suite also runs over etcdlite's own wire, or
+  ``"remote"`` (``etcd`` marker too): :func:`etcdlite.connect` to a real etcd over gRPC, so the
+  suite checks that the remote client answers as the Store does;
 * ``kv`` is that backend, fresh (revision 1), with etcd's default limits;
 * ``make_kv(...)`` builds it with other limits (``max_request_bytes``, ``max_txn_ops``) or, for
   the Store, another ``compat`` profile;
 * ``differential(scenario, ...)`` plays a scenario: on ``store`` against a Store alone, on
   ``etcd`` against a Store *and* a real etcd with the same limits (on ``serve``, a served Store
-  with the same limits and compat), failing the test unless every call's normalized outcome
+  with the same limits and compat; on ``remote``, a real etcd through ``connect``), failing the test unless every call's normalized outcome
   agrees; it returns the tested backend's result (etcd's on ``etcd``), or raises the etcd error
   the scenario ended with, so each test still asserts concrete values.
 """
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from etcdlite._store import Compat
+    from etcdlite.remote import Client
 
     from ._harness import KVBackend
 
@@ -42,6 +45,7 @@ BACKENDS = (
     pytest.param("store", id="store"),
     pytest.param("etcd", id="etcd", marks=pytest.mark.etcd),
     pytest.param("serve", id="serve"),
+    pytest.param("remote", id="remote", marks=pytest.mark.etcd),
 )
 
 #: The etcd version a served Store answers as, for the registry's version checks: the Store
@@ -99,6 +103,19 @@ class KVFactory:
         )
         return EtcdKV(f"http://{server.address}", version=SERVED_VERSIONS[compat])
 
+    def remote(
+        self,
+        *,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+    ) -> Client:
+        """``etcdlite.connect()`` to a fresh real etcd with these limits; both closed at the
+        end of the test."""
+        proc = self._stack.enter_context(
+            running_etcd(max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
+        )
+        return self._stack.enter_context(etcdlite.connect(proc.url))
+
     def __call__(
         self,
         *,
@@ -114,6 +131,8 @@ class KVFactory:
             return self.serve(
                 compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
             )
+        if self.backend == "remote":
+            return self.remote(max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
         return self.store(
             compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
         )
@@ -146,6 +165,11 @@ class Differential:
                 compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
             )
             _, run = run_differential(scenario, store, served)
+        elif self.backend == "remote":
+            remote = self._factory.remote(
+                max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+            )
+            _, run = run_differential(scenario, store, remote)
         else:
             run = run_recorded(store, scenario)
         if run.error is not None:
@@ -155,7 +179,7 @@ class Differential:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """``"store"``, ``"etcd"`` or ``"serve"``: the backend this test runs on."""
+    """``"store"``, ``"etcd"``, ``"serve"`` or ``"remote"``: the backend this test runs on."""
     return cast("str", request.param)
 
 

@@ -14,7 +14,9 @@ import pytest
 
 from etcdlite import Op, RangeRequest, SortOrder, SortTarget, Store, TxnRequest
 from etcdlite.errors import FutureRevisionError, InvalidSortOptionError, KeyNotFoundError
+from etcdlite.remote import Client
 
+from ._etcd import etcd_binary, etcd_version
 from ._gateway import EtcdKV
 from ._harness import exact
 from .divergences import DIVERGENCES, divergence, etcd_has
@@ -30,6 +32,8 @@ def has_new_behaviour(kv: KVBackend, id: str) -> bool:
     divergence(id)
     if isinstance(kv, EtcdKV):
         return etcd_has(id, kv.version)
+    if isinstance(kv, Client):  # etcdlite.connect() to the suite's etcd
+        return etcd_has(id, etcd_version(etcd_binary()))
     assert isinstance(kv, Store)
     return True
 

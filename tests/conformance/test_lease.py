@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 import attrs
 import pytest
 
+import etcdlite
 from etcdlite import (
     Compare,
     Event,
@@ -231,6 +232,10 @@ class LeaseDifferential:
         if self.backend == "etcd":
             proc = self._stack.enter_context(running_etcd(extra_args=etcd_args))
             _, run = run_differential(scenario, store, EtcdKV(proc.url, version=proc.version))
+        elif self.backend == "remote":  # the same etcd, through etcdlite.connect()
+            proc = self._stack.enter_context(running_etcd(extra_args=etcd_args))
+            remote = self._stack.enter_context(etcdlite.connect(proc.url))
+            _, run = run_differential(scenario, store, remote)
         else:
             run = run_recorded(store, scenario)
         if run.error is not None:

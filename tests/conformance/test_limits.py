@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import grpc
 import pytest
 
 from etcdlite import Compare, Op, Store
 from etcdlite.errors import RequestTooLargeError, StatusCode, TooManyOpsError
+from etcdlite.remote import Client, RemoteError
 
 from ._etcd import DEFAULT_MAX_REQUEST_BYTES
 from ._gateway import GatewayError
@@ -136,6 +138,10 @@ def test_grpc_receive_limit(make_kv: KVFactory) -> None:
     if isinstance(kv, Store):
         with pytest.raises(RequestTooLargeError):
             kv.put("k", value)
+    elif isinstance(kv, Client):  # etcdlite.connect(): the gRPC status itself
+        with pytest.raises(RemoteError, match=r"^grpc: received message larger than max") as err:
+            kv.put("k", value)
+        assert err.value.status is grpc.StatusCode.RESOURCE_EXHAUSTED
     else:
         with pytest.raises(GatewayError, match=r"^grpc: received message larger than max") as info:
             kv.put("k", value)
