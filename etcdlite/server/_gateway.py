@@ -14,9 +14,15 @@ back as JSON.
   ``/v3/maintenance/snapshot``): the request body (``Content-Length`` or chunked, read while
   the answers go out) is a sequence of JSON requests; the answers go out chunked, one
   ``{"result": ...}`` line each, headers with the first answer; an error ends the stream with
-  an ``{"error": {"grpc_code", "http_code", "message", "http_status"}}`` line. A request the
-  gateway cannot decode ends the client's side, as etcd's gateway does (the watch stays open).
+  an ``{"error": {"grpc_code", "http_code", "message", "http_status"}}`` line. As etcd 3.4's
+  gateway: a first request it cannot decode is refused like a failed unary call (code 2, 500,
+  for a bidirectional stream), a later one ends the client's side (the watch stays open).
   The client hanging up ends the call (its watches, its blocked Lock or Campaign).
+* Framing is held to what Go's server takes: a ``Content-Length`` that is not one decimal
+  number is a plain-text 400, a transfer coding other than ``chunked`` a 501 (both close the
+  connection), a bad chunk a JSON error (code 3); a request line that is not HTTP/1.x is
+  closed unanswered (as etcd's listener does), and any other method than the ones served is
+  a 405.
 * ``GET /version``, ``/health``, ``/metrics``; ``OPTIONS`` answers the CORS preflight etcd
   answers; another method on a gateway path is ``405``; an unknown path ``404``.
 * ``Authorization`` reaches the servicer as the gRPC ``authorization`` metadata.
@@ -30,7 +36,9 @@ from __future__ import annotations
 
 import codecs
 import http.server
+import itertools
 import json
+import re
 import select
 import socket
 import threading
@@ -263,53 +271,86 @@ def _stream_error_line(error: Aborted) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()  # no newline after it, as etcd
 
 
+_DECIMAL = re.compile(r"[0-9]*")
+_HEX = re.compile(rb"[0-9a-fA-F]*")
+
+
+def _framing_error(headers: Any) -> tuple[int, str] | None:
+    """What Go's HTTP server refuses in a request's framing headers, as its status and text:
+    a transfer coding other than ``chunked`` (501), a ``Content-Length`` that is not a decimal
+    number or differs between its copies (400); ``None`` if the framing is good. With
+    ``chunked``, ``Content-Length`` is ignored, as Go does."""
+    codings = headers.get_all("Transfer-Encoding") or []
+    if codings:
+        if [c.strip().lower() for c in codings] != ["chunked"]:
+            return 501, "Unsupported transfer encoding"
+        return None
+    lengths = {v.strip() for v in headers.get_all("Content-Length") or []}
+    if len(lengths) > 1 or not all(_DECIMAL.fullmatch(v) for v in lengths):
+        return 400, "400 Bad Request"
+    return None
+
+
 class _Body:
-    """The request body as it arrives: ``Content-Length`` bytes or HTTP/1.1 chunks."""
+    """The request body as it arrives: ``Content-Length`` bytes or HTTP/1.1 chunks (its
+    framing headers checked by :func:`_framing_error`). ``done``: nothing more is read;
+    ``complete``: the body ended where its framing says, so the connection can carry the
+    next request."""
 
     def __init__(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         self._rfile = handler.rfile
-        encoding = handler.headers.get("Transfer-Encoding", "").lower()
-        self._chunked = "chunked" in encoding
+        self._chunked = "Transfer-Encoding" in handler.headers
         self._remaining = 0 if self._chunked else int(handler.headers.get("Content-Length") or 0)
         self.declared = None if self._chunked else self._remaining
         self.done = False
+        self.complete = False
 
     def read_some(self, limit: int) -> bytes:
-        """The next bytes of the body (``b""`` at its end); more than ``limit`` at once raises
-        :class:`Aborted`."""
+        """The next bytes of the body (``b""`` at its end); more than ``limit`` at once, or
+        chunk framing Go refuses, raises :class:`Aborted`."""
         if self.done:
             return b""
         try:
             return self._read(limit)
-        except (OSError, ValueError):
+        except (OSError, ValueError, Aborted):
             self.done = True
             raise
+
+    def _end(self, complete: bool) -> bytes:
+        self.done = True
+        self.complete = complete
+        return b""
 
     def _read(self, limit: int) -> bytes:
         if not self._chunked:
             if self._remaining <= 0:
-                self.done = True
-                return b""
+                return self._end(True)
             data = self._rfile.read1(min(self._remaining, 65536))
             if not data:
-                self.done = True
+                return self._end(False)
             self._remaining -= len(data)
             return data
         line = self._rfile.readline(1024)
-        size = int(line.split(b";")[0].strip() or b"0", 16) if line else 0
+        if not line:
+            return self._end(False)
+        digits = line.split(b";")[0].strip()  # Go drops the extension and trailing space
+        if not _HEX.fullmatch(digits):
+            raise Aborted(3, "invalid byte in chunk length")  # Go's texts
+        if len(digits) > 16:
+            raise Aborted(3, "http chunk length too large")
+        size = int(digits or b"0", 16)
         if size == 0:
             for _ in range(100):  # trailers, up to the empty line
                 if self._rfile.readline(65537) in (b"\r\n", b"\n", b""):
                     break
-            self.done = True
-            return b""
+            return self._end(True)
         if size > limit:
-            self.done = True
             raise Aborted(8, f"etcdlite: request body chunk larger than max ({size} vs. {limit})")
         data = self._rfile.read(size)
-        self._rfile.readline(3)
         if len(data) < size:
-            self.done = True
+            self._end(False)
+        elif self._rfile.read(2) != b"\r\n":
+            raise Aborted(3, "malformed chunked encoding")
         return data
 
 
@@ -373,13 +414,15 @@ class Gateway:
                 while rest is not None and context.is_active():
                     if not rest.read_some(self.body_limit):
                         break
+                pipelined = False
                 while not context.wait(HANGUP_POLL_SECONDS):
-                    readable, _, _ = select.select([sock], [], [], 0)
-                    if not readable:
-                        continue
-                    if not sock.recv(1, socket.MSG_PEEK):
-                        break  # the client closed the connection
-                    return  # the client sent more (a pipelined request): not a hang-up
+                    state = _client_state(sock, pipelined=pipelined)
+                    if state == "closed":
+                        break
+                    if state == "sent":  # a pipelined request: a close behind it is a hang-up
+                        if not _POLLRDHUP:
+                            return  # which only Linux's POLLRDHUP sees
+                        pipelined = True
             except (OSError, ValueError, Aborted):
                 pass
             finally:
@@ -475,6 +518,29 @@ class Gateway:
         return ("\n".join(lines) + "\n").encode()
 
 
+#: Linux's "the peer closed its side", seen even behind data not read yet (0 elsewhere).
+_POLLRDHUP: int = getattr(select, "POLLRDHUP", 0)
+
+
+def _client_state(sock: socket.socket, *, pipelined: bool) -> Literal["open", "sent", "closed"]:
+    """Whether the client has ``"closed"`` ``sock`` (or its sending side), ``"sent"`` more
+    (a pipelined request), or neither; once ``pipelined``, only a close is looked for."""
+    if hasattr(select, "poll"):  # not limited to descriptors below FD_SETSIZE, as select is
+        poller = select.poll()
+        poller.register(sock, _POLLRDHUP if pipelined else select.POLLIN | _POLLRDHUP)
+        events = 0
+        for _, event in poller.poll(0):
+            events |= event
+        if events & (_POLLRDHUP | select.POLLHUP | select.POLLERR):
+            return "closed"
+        readable = bool(events & select.POLLIN)
+    else:
+        readable = bool(select.select([sock], [], [], 0)[0])
+    if pipelined or not readable:
+        return "open"
+    return "sent" if sock.recv(1, socket.MSG_PEEK) else "closed"
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     """One connection's requests (``handle`` serves them all, HTTP/1.1 keep-alive)."""
 
@@ -485,6 +551,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: etcd logs no access lines."""
+
+    def parse_request(self) -> bool:
+        """Read the request line and headers; refuse the framing Go's server refuses."""
+        if not super().parse_request():
+            return False
+        error = _framing_error(self.headers)
+        if error is not None:
+            self._refuse(*error)
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A request ``http.server`` cannot read (request line, version, header sizes): Go's
+        plain-text answer instead of an HTML page."""
+        self._refuse(code, f"{code} {http.HTTPStatus(code).phrase}")
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other HTTP method (``HEAD``, ``FOO``) as ``PUT``: 405 on a gateway path, as Go's
+        mux answers, not ``http.server``'s 501."""
+        if name.startswith("do_"):
+            return self.do_PUT
+        raise AttributeError(name)
 
     def finish(self) -> None:
         """The connection is over: shut it down first, which wakes a thread still reading the
@@ -504,6 +592,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         if grpc:
             self.send_header("Grpc-Metadata-Content-Type", "application/grpc")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _refuse(self, status: int, text: str) -> None:
+        """Refuse a request HTTP cannot carry, and close the connection: Go's plain text, or
+        no answer at all for what is not an HTTP/1.x request line (etcd closes those)."""
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            return
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -575,7 +678,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._not_found(path)
 
     def _method_not_allowed(self) -> None:
-        self.close_connection = bool(self.headers.get("Content-Length"))  # body left unread
+        # the body is left unread
+        self.close_connection = (
+            "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
+        )
         self._answer(405, b"Method Not Allowed\n", "text/plain; charset=utf-8")
 
     def _metadata(self) -> tuple[tuple[str, str], ...]:
@@ -610,7 +716,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 self.close_connection = True
                 return
-            request = _decode_one(route.request, data)
+            if not body.complete and not data.strip():  # the connection ended first
+                raise Aborted(3, "unexpected EOF")  # Go's reader's error (not the empty request)
+            try:
+                request = _decode_one(route.request, data)
+            except _json.ParseFailure as exc:
+                raise Aborted(3, str(exc)) from None
             self._check_size(request)
             if route.call is None:
                 raise Aborted(_UNIMPLEMENTED, _AUTH_NOT_IMPLEMENTED)
@@ -618,7 +729,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.gateway.watch_hangup(self.connection, context)
             response = _call(route.call, request, context)
         except Aborted as exc:
-            if not body.done:
+            if not body.complete:
                 self.close_connection = True
             self._error(exc)
             return
@@ -635,14 +746,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             messages = reader.messages()
             request = next(messages, None)
             messages.close()  # reads what is left of the body, then watches for a hang-up
-            if reader.error is not None:
-                self._error(reader.error)
+            failure = reader.refused or reader.error
+            if failure is not None:
+                self._error(failure)
                 return
             if not context.is_active():
                 return
             responses = route.call(request or route.request(), context)
         else:
-            responses = route.call(reader.messages(), context)
+            # As etcd's gateway: the first request is read before the call, and one it cannot
+            # decode is answered as a failed unary call.
+            messages = reader.messages()
+            first = next(messages, None)
+            if reader.refused is not None:
+                self._error(reader.refused)
+                return
+            rest = messages if first is None else itertools.chain([first], messages)
+            responses = route.call(rest, context)
         self._pump(responses, context, reader)
 
     def _pump(
@@ -718,7 +838,11 @@ class _Requests:
         self._body = body
         self._cls = cls
         self._context = context
+        #: What ended the stream from the client's side: a request over the size limit.
         self.error: Aborted | None = None
+        #: A request the gateway could not decode, where etcd's refuses the call for it.
+        self.refused: Aborted | None = None
+        self._sent = 0
 
     def messages(self) -> Generator[Any, None, None]:
         """The requests, as they arrive."""
@@ -735,8 +859,11 @@ class _Requests:
                         obj, end = decoder.raw_decode(buffer, position)
                     except json.JSONDecodeError:
                         break  # incomplete (or bad: then the body's end or the limit stops it)
+                    except RecursionError:
+                        raise _json.ParseFailure(_TOO_DEEP) from None
                     request = _json.parse(self._cls, obj)
                     self._handler._check_size(request)
+                    self._sent += 1
                     yield request
                     position = _skip_space(buffer, end)
                 buffer = buffer[position:]
@@ -744,23 +871,32 @@ class _Requests:
                     return  # a value this large never becomes a request
                 data = self._body.read_some(gateway.body_limit)
                 if not data:
-                    if self._first_only and buffer.strip():
+                    if buffer.strip():
                         _decode_one(self._cls, buffer.encode())  # raises what is wrong
                     return
                 buffer += text.decode(data)
         except _json.ParseFailure as exc:
-            # As etcd's gateway: a request it cannot decode ends the sending side of a
-            # bidirectional stream, and refuses a server stream.
-            if self._first_only:
-                self.error = Aborted(3, str(exc))
+            self._undecodable(str(exc))
         except Aborted as exc:
-            self.error = exc
-            context.end()
+            if exc.code == 3:  # bad chunk framing: Go's decoder fails on it as on bad JSON
+                self._undecodable(exc.message)
+            else:
+                self.error = exc
+                context.end()
         except (OSError, ValueError):
             context.end()  # the connection broke
         finally:
             if context.is_active():
                 gateway.watch_hangup(self._handler.connection, context, self._body)
+
+    def _undecodable(self, message: str) -> None:
+        # As etcd's gateway: a request it cannot decode refuses a server stream (code 3) and
+        # the first request of a bidirectional one (code 2: its decoder's error is no gRPC
+        # status); a later one ends the client's side of a bidirectional stream.
+        if self._first_only:
+            self.refused = Aborted(3, message)
+        elif not self._sent:
+            self.refused = Aborted(2, message)
 
 
 def _skip_space(text: str, position: int) -> int:
@@ -769,22 +905,28 @@ def _skip_space(text: str, position: int) -> int:
     return position
 
 
+#: Go's ``encoding/json`` text for nesting deeper than it decodes.
+_TOO_DEEP = "exceeded max depth"
+
+
 def _decode_one(cls: type[Message], data: bytes) -> Message:
-    """The request in a unary body: its first JSON value (an empty body is the empty request)."""
+    """The request in a unary body: its first JSON value (an empty body is the empty request);
+    :class:`_json.ParseFailure` says why not."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Aborted(3, str(exc)) from None
+        raise _json.ParseFailure(str(exc)) from None
     position = _skip_space(text, 0)
     if position == len(text):
         return cls()
     try:
         obj, _ = json.JSONDecoder().raw_decode(text, position)
-        return _json.parse(cls, obj)
     except json.JSONDecodeError as exc:
-        raise Aborted(3, exc.msg if exc.pos < len(text) else "unexpected EOF") from None
-    except _json.ParseFailure as exc:
-        raise Aborted(3, str(exc)) from None
+        message = exc.msg if exc.pos < len(text) else "unexpected EOF"
+        raise _json.ParseFailure(message) from None
+    except RecursionError:
+        raise _json.ParseFailure(_TOO_DEEP) from None
+    return _json.parse(cls, obj)
 
 
 def _call(call: Callable[[Any, Any], Any], request: Message, context: CallContext) -> Message:

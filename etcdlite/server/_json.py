@@ -82,14 +82,16 @@ def parse(cls: type[_M], obj: object) -> _M:
             f"json: cannot unmarshal {type(obj).__name__} into Go value of type "
             "map[string]json.RawMessage"
         )
-    error = check_bytes(cls.DESCRIPTOR, obj)
-    if error is not None:
-        raise ParseFailure(error)
     message = cls()
     try:
+        error = check_bytes(cls.DESCRIPTOR, obj)
+        if error is not None:
+            raise ParseFailure(error)
         json_format.ParseDict(obj, message, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise ParseFailure(str(exc)) from None
+    except RecursionError:  # nesting deeper than Python's stack: Go's decoder stops too
+        raise ParseFailure("exceeded max depth") from None
     return message
 
 
