@@ -1,4 +1,4 @@
-"""Smoke test of ``benchmarks/bench_core.py``: a tiny run prints the whole table.
+"""Smoke tests of the benchmarks in ``benchmarks/``: a tiny run of each prints the whole table.
 
 Timings are never asserted here: only that the command runs and reports every row.
 """
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conformance._etcd import etcd_binary
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_core.py"
 
@@ -69,3 +70,50 @@ def test_lease_benchmark_runs() -> None:
     assert proc.returncode == 0, proc.stderr
     for row in ("grant", "put with lease", "put detaching", "keep_alive_once", "expiry"):
         assert re.search(rf"^  {re.escape(row)}\s.*/s\s", proc.stdout, re.MULTILINE), proc.stdout
+
+
+SERVER_ROWS = (
+    "python put, sequential",
+    "python put, 2 threads",
+    "python range 1 key, sequential",
+    "python range 1 key, 2 threads",
+    "python range 100 keys, sequential",
+    "python range 100 keys, 2 threads",
+    "watch put->event, python",
+)
+
+
+@pytest.fixture(scope="module")
+def server_output() -> str:
+    """The stdout of one tiny ``bench_server.py`` run against etcdlite, etcd and the echo
+    server (no h2load, no ``check perf``: those rows have their own flags)."""
+    script = BENCH.with_name("bench_server.py")
+    argv = [sys.executable, str(script), "--rounds", "1", "--calls", "40", "--threads", "2"]
+    argv += ["--h2load-requests", "0", "--watch-events", "10", "--etcd", etcd_binary()]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=240, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.etcd
+@pytest.mark.parametrize("row", SERVER_ROWS, ids=SERVER_ROWS)
+def test_server_row_printed(server_output: str, row: str) -> None:
+    """Each load has a row with a cell per server, a ratio and a verdict on its target."""
+    rate = r"[\d,]+/s \(\d+\.\d\d/\d+\.\d\d\)"
+    cell = rf"(?:{rate}|\(\d+\.\d\d/\d+\.\d\d\))"
+    pattern = rf"^{re.escape(row)}\s+{cell}\s+{cell}\s+{cell}\s+\d+\.\d\dx \w+.*\s(PASS|MISS)$"
+    assert re.search(pattern, server_output, re.MULTILINE), server_output
+
+
+@pytest.mark.etcd
+def test_server_run_described(server_output: str) -> None:
+    """The server report names the versions it measured, sums up the targets and gives each
+    server's CPU time per call."""
+    for header in ("date:", "machine:", "versions:", "command:", "targets:", "run time:"):
+        assert re.search(rf"^{header}", server_output, re.MULTILINE), header
+    assert "etcd 3." in server_output
+    assert re.search(
+        r"^python put, sequential\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[+-][\d,]+$",
+        server_output,
+        re.MULTILINE,
+    ), server_output
