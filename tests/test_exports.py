@@ -13,6 +13,7 @@ PUBLIC_MODULES = [
     "etcdlite.concurrency",
     "etcdlite.mirror",
     "etcdlite.namespace",
+    "etcdlite.pytest_plugin",
     "etcdlite.remote",
     "etcdlite.testing",
 ]
