@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ._store import Store
-    from .server._server import Server
 
 __all__ = ("build_parser", "main", "parse_listen_url")
 
@@ -116,7 +115,6 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"etcdlite: {exc}", file=sys.stderr)
         return 2
     from ._store import Store
-    from .server._server import Server
 
     try:
         store = Store(
@@ -130,7 +128,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"etcdlite: {exc}", file=sys.stderr)
         return 2
     try:
-        return _run(args, store, urls, http_urls, Server)
+        return _run(args, store, urls, http_urls)
     finally:
         store.close()
 
@@ -140,15 +138,17 @@ def _run(
     store: Store,
     urls: list[str],
     http_urls: list[str],
-    server_class: type[Server],
 ) -> int:
+    """Serve ``store`` until SIGINT or SIGTERM; the exit status."""
+    from .server._server import Server
+
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
     advertise = [u for u in (args.advertise_client_urls or "").split(",") if u] or None
-    server = server_class(
+    server = Server(
         store,
         listen_client_urls=urls,
         listen_client_http_urls=http_urls,
