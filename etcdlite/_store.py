@@ -9,8 +9,10 @@ that do the same thing with fewer steps; the general path is the one every other
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
-from typing import TYPE_CHECKING, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import anyio
 
@@ -80,6 +82,10 @@ from ._mvcc._txn import (
     run_txn,
     size_bound,
 )
+from ._persist._journal import Journal, capture, install, replay, restore_data_dir
+from ._persist._snapshot import dump
+from ._persist._snapshot import load as load_snapshot
+from ._persist._wal import FSYNC_POLICIES
 from ._quota import (
     DEFAULT_QUOTA_BACKEND_BYTES,
     KV_OVERHEAD,
@@ -104,6 +110,7 @@ from ._watch_stream import Watch, WatchArgs, WatchStream, watch_args
 from .errors import (
     CompactedError,
     CorruptError,
+    DataDirError,
     EmptyKeyError,
     EtcdError,
     FutureRevisionError,
@@ -113,13 +120,14 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
     from types import TracebackType
 
     from ._clock import Clock, TimerHandle
     from ._model import KeyValue
     from ._mvcc._index import Entry
     from ._mvcc._kv import WriteTxn
+    from ._persist._snapshot import State
     from .concurrency._election import Observe
 
 __all__ = (
@@ -177,7 +185,13 @@ class Store:
     * ``auto_compaction_mode`` (``"periodic"`` or ``"revision"``) and
       ``auto_compaction_retention`` (etcd's flags: ``"0"``, off, by default; ``"1h"``, ``"30m"``
       or a bare number of hours keep that much history; in revision mode, a number of
-      revisions), run on ``clock``. See ``docs/maintenance.md``.
+      revisions), run on ``clock``. See ``docs/maintenance.md``;
+    * ``data_dir``: keep the data in this directory (created, mode 0700) and load it back on
+      the next open; every acknowledged write is on disk before the call returns.
+      ``fsync`` (``"always"``, the default; ``"interval"``; ``"never"``) says how far on disk;
+      ``snapshot_count`` (etcd ``--snapshot-count``, 100,000) is the number of log entries
+      between snapshots; ``repair=True`` cuts a damaged log at the damage instead of refusing
+      to open. See ``docs/durability.md``.
 
     >>> with Store() as store:
     ...     store.put("greeting", "hello").header.revision
@@ -196,11 +210,15 @@ class Store:
         "_compactor",
         "_expiry_at",
         "_expiry_timer",
+        "_failure",
         "_hdr",
         "_headroom",
         "_headroom_set",
+        "_held",
         "_hub",
         "_in_use",
+        "_journal",
+        "_journal_open",
         "_keep_alives",
         "_kv",
         "_kv_put",
@@ -238,6 +256,10 @@ class Store:
         quota_backend_bytes: int = DEFAULT_QUOTA_BACKEND_BYTES,
         auto_compaction_mode: str = "periodic",
         auto_compaction_retention: str | int = "0",
+        data_dir: str | os.PathLike[str] | None = None,
+        fsync: str = "always",
+        snapshot_count: int = 100_000,
+        repair: bool = False,
     ) -> None:
         if compat not in ("3.4", "3.5"):
             raise ValueError(f"compat must be '3.4' or '3.5', not {compat!r}")
@@ -287,6 +309,14 @@ class Store:
         # _headroom_set into _in_use and recomputes both; _peak is the most ever in use.
         self._in_use = self._peak = 0
         self._headroom = self._headroom_set = 0
+        self._journal: Journal | None = None
+        self._journal_open = False
+        self._failure: OSError | None = None
+        #: Durable mode ("always"): committed writes whose fsync is still to come, as
+        #: ``(log entry number, header, records)``; readers and watchers see them once synced.
+        self._held: list[tuple[int, ResponseHeader, list[KeyValue]]] = []
+        if data_dir is not None:
+            self._open(data_dir, fsync, snapshot_count, repair)
         self._space()
         self._compact_timer: TimerHandle | None = None
         self._compactor = new_compactor(
@@ -306,17 +336,34 @@ class Store:
         "etcdserver: server stopped", then its iteration stops.
         """
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._lookup = self._kv_put = _stopped
-            self._hub.close_all(StoppedError.message)
-            for timer in (self._progress_timer, self._expiry_timer, self._compact_timer):
-                if timer is not None:
-                    timer.cancel()
-            self._progress_timer = self._expiry_timer = self._compact_timer = None
-            keep_alives = [ka for kas in self._keep_alives.values() for ka in kas]
-            self._keep_alives.clear()
+            journal, self._journal_open = self._journal if self._journal_open else None, False
+            if journal is not None and not self._closed and self._failure is None:
+                now = self._clock.now()
+                leases = self._lessor.leases.values()
+                remaining = [(x.id, max(int((x.deadline - now) * 1000), 0)) for x in leases]
+                if remaining:
+                    try:
+                        journal.log_checkpoint(remaining)
+                    except OSError:
+                        pass  # a lease restarts with what the log had; nothing is lost
+            self._stop()
+        if journal is not None:
+            journal.close()
+
+    def _stop(self) -> None:
+        """Stop serving (lock held): watches end, timers and keep-alives stop."""
+        if self._closed:
+            return
+        self._closed = True
+        self._lookup = self._kv_put = _stopped
+        self._held.clear()
+        self._hub.close_all(StoppedError.message)
+        for timer in (self._progress_timer, self._expiry_timer, self._compact_timer):
+            if timer is not None:
+                timer.cancel()
+        self._progress_timer = self._expiry_timer = self._compact_timer = None
+        keep_alives = [ka for kas in self._keep_alives.values() for ka in kas]
+        self._keep_alives.clear()
         for ka in keep_alives:
             ka.end()
 
@@ -488,6 +535,8 @@ class Store:
                     kv = kv[-1]
             finally:
                 self._release()
+            if self._held:
+                self._durable()
             if kv is None or not kv.version:  # type: ignore[union-attr]
                 return new_range_response(hdr, (), False, 0)
             return new_range_response(hdr, (kv,), False, 1)
@@ -598,6 +647,7 @@ class Store:
                 raise CorruptError()
             self._compact(rev)
             hdr = self._hdr
+        self._durable()
         return CompactionResponse(hdr)
 
     def _compact(self, rev: int) -> None:
@@ -607,6 +657,8 @@ class Store:
             raise FutureRevisionError()
         if rev <= kv.compact_revision:
             raise CompactedError()
+        if self._journal is not None:
+            self._logged(self._journal.log_compact, rev)
         dropped = kv.compact(rev)
         if self._hub.unsynced:
             self._hub.compact(rev)
@@ -636,9 +688,12 @@ class Store:
             self._admit(LEASE_OVERHEAD)
             lessor = self._lessor
             lease = lessor.grant(lease_id or lessor.next_id(), ttl, self._clock.now())
+            if self._journal is not None:
+                self._logged(self._journal.log_grant, lease.id, lease.ttl)
             self._headroom -= LEASE_RECORD
             self._schedule_expiry()
             hdr = self._hdr
+        self._durable()
         return LeaseGrantResponse(hdr, lease.id, lease.ttl)
 
     def revoke(self, id: int) -> LeaseRevokeResponse:
@@ -660,6 +715,7 @@ class Store:
                 raise CorruptError()
             self._lessor.get(lease_id)
             hdr = self._revoke(lease_id)
+        self._durable()
         return LeaseRevokeResponse(hdr)
 
     def time_to_live(self, id: int, *, keys: bool = False) -> LeaseTimeToLiveResponse:
@@ -681,10 +737,11 @@ class Store:
             self._expire_due()
             hdr = self._hdr
             lease = self._lessor.leases.get(lease_id)
-            if lease is None:
-                return LeaseTimeToLiveResponse(hdr, lease_id, -1, 0)
-            remaining = lease.remaining(self._clock.now())
-            attached = tuple(sorted(lease.keys)) if keys else ()
+            remaining = -1 if lease is None else lease.remaining(self._clock.now())
+            attached = tuple(sorted(lease.keys)) if keys and lease is not None else ()
+        self._durable()
+        if lease is None:
+            return LeaseTimeToLiveResponse(hdr, lease_id, -1, 0)
         return LeaseTimeToLiveResponse(hdr, lease_id, remaining, lease.ttl, attached)
 
     def leases(self) -> LeaseLeasesResponse:
@@ -700,6 +757,7 @@ class Store:
             self._expire_due()
             live = sorted(self._lessor.leases.values(), key=lambda x: (x.deadline, x.id))
             hdr = self._hdr
+        self._durable()
         return LeaseLeasesResponse(hdr, tuple(LeaseStatus(x.id) for x in live))
 
     def keep_alive_once(self, id: int) -> LeaseKeepAliveResponse:
@@ -719,6 +777,7 @@ class Store:
             self._expire_due()
             lease = self._lessor.renew(lease_id, self._clock.now())
             hdr = self._hdr
+        self._durable()
         return LeaseKeepAliveResponse(hdr, lease_id, lease.ttl)
 
     def keep_alive(self, id: int) -> KeepAlive:
@@ -765,6 +824,8 @@ class Store:
         for key in sorted(lease.keys):
             w.delete(key, b"")
         hdr = self._commit(w)
+        if self._journal is not None:
+            self._logged(self._journal.log_lease_gone, lease_id)
         self._lessor.remove(lease_id)
         self._free(LEASE_RECORD)
         for ka in self._keep_alives.pop(lease_id, ()):
@@ -800,6 +861,8 @@ class Store:
             self._expiry_at = 0.0
             self._expire_due()
             self._schedule_expiry()
+        with contextlib.suppress(DataDirError):  # the store stopped; its callers see why
+            self._durable()
 
     # -- maintenance ------------------------------------------------------------------------
 
@@ -828,6 +891,8 @@ class Store:
             h = _hash.hash_kv(self._kv, rev)
             hdr = self._hdr
             compact = self._kv.compact_revision
+        if self._held:
+            self._durable()
         return _model_maintenance.HashKVResponse(hdr, h, compact)
 
     def status(self) -> StatusResponse:
@@ -876,6 +941,9 @@ class Store:
             self._peak = 0
             self._space()
             hdr = self._hdr
+        if self._journal is not None:
+            self._durable()
+            self._take_snapshot(keep_previous=False)
         return DefragmentResponse(hdr)
 
     def alarm_list(self, alarm: AlarmType | str | int = "NONE") -> AlarmResponse:
@@ -918,9 +986,11 @@ class Store:
         member = self._member_id if member_id is None else to_int(member_id, "member_id")
         with self._lock:
             self._ensure_open()
+            self._log_alarm(True, member, kind)
             raised = self._alarms.activate(member, kind)
             self._space()
             hdr = self._hdr
+        self._durable()
         return AlarmResponse(hdr, () if raised is None else (raised,))
 
     def alarm_disarm(
@@ -950,6 +1020,8 @@ class Store:
             was_corrupt = alarms.corrupt
             if targets is None:
                 targets = tuple((m.member_id, m.alarm) for m in alarms.get())
+            for mid, kind in targets:
+                self._log_alarm(False, mid, kind)
             disarmed = tuple(
                 m for m in (alarms.deactivate(mid, kind) for mid, kind in targets) if m is not None
             )
@@ -958,6 +1030,7 @@ class Store:
                 self._expire_due()
                 self._schedule_expiry()
             hdr = self._hdr
+        self._durable()
         return AlarmResponse(hdr, disarmed)
 
     def _compact_tick(self) -> None:
@@ -969,6 +1042,8 @@ class Store:
                 return
             compactor.tick(self._kv.revision, self._auto_compact)
             self._compact_timer = self._clock.call_later(compactor.interval, self._compact_tick)
+        with contextlib.suppress(DataDirError):
+            self._durable()
 
     def _auto_compact(self, rev: int) -> bool:
         """Compact at ``rev`` for the compactor: whether it is done (lock held)."""
@@ -1224,6 +1299,8 @@ class Store:
                 stop or kv.revision,
                 prev_kv=args.prev_kv,
             )
+        if self._held:
+            self._durable()
         return tuple(events)
 
     def _create_watch(self, state: StreamState, args: WatchArgs) -> int:
@@ -1259,6 +1336,183 @@ class Store:
                     self._progress_interval, self._progress_tick
                 )
 
+    # -- durability (see etcdlite._persist) -------------------------------------------------
+
+    def snapshot(self) -> Iterator[bytes]:
+        """The whole state at the current revision, in etcdlite's snapshot format, as chunks
+        of bytes (write them to a file, or restore them with :meth:`restore`). The state is
+        taken under the lock at once; encoding and yielding happen after.
+
+        >>> store = Store()
+        >>> _ = store.put("k", "v")
+        >>> data = b"".join(store.snapshot())
+        >>> Store.restore([data]).get("k").kvs[0].value
+        b'v'
+        """
+        with self._lock:
+            self._ensure_open()
+            state = self._capture()
+        self._durable()
+        yield from dump(state)
+
+    @classmethod
+    def restore(
+        cls,
+        snapshot: str | os.PathLike[str] | Iterable[bytes],
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> Store:
+        """A store holding a snapshot's state (from :meth:`snapshot`, a file it was saved to,
+        or ``etcdctl snapshot save`` against ``etcdlite serve``).
+
+        With ``data_dir``, the state is written there first (the directory must be new or
+        empty) and the store opened on it, durable; without it the store is in memory.
+        ``options`` are the other :class:`Store` options. The cluster and member ids are the
+        snapshot's. Raises ``ValueError`` for a snapshot that is not whole and valid.
+        """
+        if isinstance(snapshot, (str, os.PathLike)):
+            with open(snapshot, "rb") as f:
+                data = f.read()
+        else:
+            data = b"".join(snapshot)
+        state = load_snapshot(data)
+        options.setdefault("cluster_id", state.cluster_id)
+        options.setdefault("member_id", state.member_id)
+        options.setdefault("compat", "3.5" if state.keep_tombstone else "3.4")
+        if data_dir is not None:
+            restore_data_dir(os.fspath(data_dir), state)
+            return cls(data_dir=data_dir, **options)
+        store = cls(**options)
+        with store._lock:
+            store._install(state, [])
+        return store
+
+    def _open(self, data_dir: str | os.PathLike[str], fsync: str, count: int, repair: bool) -> None:
+        if fsync not in FSYNC_POLICIES:
+            raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
+        if to_int(count, "snapshot_count") < 1:
+            raise ValueError("snapshot_count must be positive")
+        journal = Journal(os.fspath(data_dir), policy=fsync, snapshot_count=count)
+        try:
+            self._cluster_id, self._member_id = journal.dir.identity(
+                self._cluster_id, self._member_id
+            )
+            self._lessor = Lessor(min_ttl=self._lessor.min_ttl, member_id=self._member_id)
+            state, entries = journal.recover(repair=to_bool(repair, "repair"))
+            self._install(state, entries)
+        except BaseException:
+            journal.close()
+            raise
+        self._journal = journal
+        self._journal_open = True
+
+    def _install(self, state: State | None, entries: list[Any]) -> None:
+        """Load a snapshot's state and replay log entries into this (fresh) store."""
+        now = self._clock.now()
+        kv = self._kv
+        if state is not None:
+            kv = install(state, self._lessor, self._alarms, now)
+            if kv.keep_compacted_tombstone != (self.compat != "3.4"):
+                raise ValueError(
+                    f"the snapshot was taken with the other compat than {self.compat!r}"
+                )
+        replay(entries, kv, self._lessor, self._alarms, now)
+        self._kv = kv
+        self._lookup = kv.lookup
+        self._kv_put = kv.put
+        self._hub._kv = kv
+        self._hdr = self._header(kv.revision)
+        keys = [key for key, _ in kv.index.items()]
+        self._in_use = retained_bytes(kv.lookup, keys) + LEASE_RECORD * len(self._lessor.leases)
+        self._peak = 0
+        self._headroom = self._headroom_set = 0
+        self._space()
+        self._schedule_expiry()
+
+    def _capture(self) -> State:
+        ids = (self._cluster_id, self._member_id, self._raft_term)
+        return capture(self._kv, self._lessor, self._alarms, self._clock.now(), ids)
+
+    def _logged(self, entry: Callable[..., int], *args: Any) -> int:
+        """Write a log entry (lock held) for a change about to be applied: ``entry(*args)``, a
+        ``Journal.log_*`` method. A failed write stops the store (fail-stop) and raises
+        ``DataDirError``."""
+        try:
+            return entry(*args)
+        except OSError as exc:
+            self._fail_stop(exc)
+
+    def _fail_stop(self, exc: OSError) -> NoReturn:
+        """The data dir failed (lock held): stop for good and say why."""
+        self._failure = exc
+        self._stop()
+        raise DataDirError(f"the data directory failed, the store stopped: {exc}") from exc
+
+    def _durable(self, seq: int = 0) -> None:
+        """After a call let the lock go: wait until what it did (and saw) is as durable as the
+        ``fsync`` policy promises, show held writes to watchers, take a snapshot when due.
+        ``seq`` is the log's entry count when the call let the lock go (0: now)."""
+        journal = self._journal
+        if journal is None:
+            return
+        try:
+            journal.wait(seq or journal.written)
+        except OSError as exc:
+            with self._lock:
+                self._fail_stop(exc)
+        held = self._held
+        if held and held[0][0] <= journal.synced:
+            self._publish()
+        if journal.snapshot_due:
+            self._take_snapshot()
+
+    def _publish(self) -> None:
+        """Hand the writes the log has synced to the watchers, in revision order."""
+        journal = self._journal
+        assert journal is not None
+        assert journal.wal is not None
+        with self._lock:
+            held = self._held
+            synced = journal.wal.synced
+            hub = self._hub
+            n = 0
+            while n < len(held) and held[n][0] <= synced:
+                n += 1
+            ready = held[:n]
+            del held[:n]
+            hub.hold = held[0][1].revision if held else 0
+            if hub.active:
+                for _, hdr, records in ready:
+                    hub.notify(hdr, records)
+
+    def _hold(self, hdr: ResponseHeader, records: list[KeyValue]) -> None:
+        """Keep a committed write from watchers until its log entry is synced (lock held)."""
+        assert self._journal is not None
+        self._held.append((self._journal.written, hdr, records))
+        if not self._hub.hold:
+            self._hub.hold = hdr.revision
+
+    def _take_snapshot(self, *, keep_previous: bool = True) -> None:
+        """Write a snapshot and drop the log it replaces (see ``_persist._datadir``)."""
+        journal = self._journal
+        assert journal is not None
+        with self._lock:
+            if self._closed or journal.snapshotting:
+                return
+            journal.snapshotting = True
+            seq = self._logged(journal.rotate)
+            state = self._capture()
+        try:
+            journal.write_snapshot(seq, state, keep_previous=keep_previous)
+        except OSError as exc:
+            with self._lock:
+                self._fail_stop(exc)
+        finally:
+            journal.snapshotting = False
+        if self._held:
+            self._publish()
+
     # -- the general paths ------------------------------------------------------------------
 
     def _ensure_open(self) -> None:
@@ -1269,7 +1523,15 @@ class Store:
         return new_header(self._cluster_id, self._member_id, rev, self._raft_term)
 
     def _commit(self, w: WriteTxn) -> ResponseHeader:
-        """Commit ``w``: its header, and its events to the watchers."""
+        """Commit ``w``: its log entry (with a data dir), its header, and its events to the
+        watchers (held until the entry is synced under ``fsync="always"``)."""
+        journal = self._journal
+        if journal is not None and w.changes:
+            try:
+                journal.log_write(w.rev, w.changes)
+            except OSError as exc:
+                w.rollback()
+                self._fail_stop(exc)
         rev = w.commit()
         hdr = self._hdr
         if hdr.revision != rev:
@@ -1277,7 +1539,9 @@ class Store:
             if self._lessor.leases:
                 self._lessor.track(w.changes)
             self._hdr = hdr = self._header(rev)
-            if self._hub.active:
+            if journal is not None and journal.waits:
+                self._hold(hdr, w.changes)
+            elif self._hub.active:
                 self._hub.notify(hdr, w.changes)
         return hdr
 
@@ -1293,6 +1557,7 @@ class Store:
         NOSPACE every request that costs something)."""
         quota = self._quota
         if quota is not None and self._space()[0] + cost >= quota:
+            self._log_alarm(True, self._member_id, AlarmType.NOSPACE)
             self._alarms.activate(self._member_id, AlarmType.NOSPACE)
             self._space()
             raise NoSpaceError()
@@ -1301,14 +1566,22 @@ class Store:
         if cost and self._alarms.nospace:
             raise NoSpaceError()
 
+    def _log_alarm(self, raised: bool, member: int, kind: AlarmType) -> None:
+        """Log an alarm raised or disarmed, when it changes something (lock held)."""
+        if self._journal is None or kind is AlarmType.NONE:
+            return
+        if raised == any(m.member_id == member for m in self._alarms.get(kind)):
+            return
+        self._logged(self._journal.log_alarm, raised, member, kind)
+
     def _space(self) -> tuple[int, int]:
         """The size estimate ``(db_size, in_use)``, with every write since the last call
         folded in; recomputes the put fast path's headroom (lock held)."""
         in_use = self._in_use = self._in_use + self._headroom_set - self._headroom
         size = max(self._peak, in_use)
         alarms = self._alarms
-        if alarms.nospace or alarms.corrupt:
-            room = -1  # every put takes the general path, which refuses it
+        if alarms.nospace or alarms.corrupt or self._journal is not None:
+            room = -1  # every put takes the general path (which refuses it, or logs it)
         elif self._quota is None:
             room = self._put_fast_bytes + RECORD_OVERHEAD
         else:
@@ -1338,6 +1611,8 @@ class Store:
             w = kv.begin()
             _, prev = apply_put(w, req)
             hdr = self._commit(w)
+            seq = self._journal.written if self._journal is not None else 0
+        self._durable(seq)
         return new_put_response(hdr, prev if req.prev_kv else None)
 
     def _range(self, req: RangeRequest) -> RangeResponse:
@@ -1346,6 +1621,8 @@ class Store:
             self._ensure_open()
             kvs, more, count, _ = execute_range(self._kv, req, self._kv.revision)
             hdr = self._hdr
+        if self._held:
+            self._durable()
         return new_range_response(hdr, kvs, more, count)
 
     def _delete(self, req: DeleteRangeRequest) -> DeleteRangeResponse:
@@ -1358,6 +1635,8 @@ class Store:
             w = self._kv.begin()
             deleted = w.delete(req.key, req.range_end)
             hdr = self._commit(w)
+            seq = self._journal.written if self._journal is not None else 0
+        self._durable(seq)
         return new_delete_range_response(hdr, len(deleted), tuple(deleted) if req.prev_kv else ())
 
     def _txn(self, req: TxnRequest) -> TxnResponse:
@@ -1377,6 +1656,8 @@ class Store:
                 w.rollback()
                 raise
             hdr = self._commit(w)
+            seq = self._journal.written if self._journal is not None else 0
+        self._durable(seq)
         return new_txn_response(hdr, succeeded, responses)
 
     # -- invariants -------------------------------------------------------------------------

@@ -252,11 +252,18 @@ class WatchHub:
         self.streams: set[StreamState] = set()
         #: Streams whose owner was garbage-collected; appended without the lock, reaped later.
         self.abandoned: list[StreamState] = []
+        #: The first revision the store holds back from watchers (0: none): a durable store's
+        #: writes whose log entry is not yet synced. Watchers see up to :meth:`visible`.
+        self.hold = 0
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def visible(self) -> int:
+        """The newest revision watchers may see: the store's, unless some are held back."""
+        return self.hold - 1 if self.hold else self._kv.revision
+
     def _current_header(self) -> ResponseHeader:
-        rev = self._kv.revision
+        rev = self.visible()
         if self._hdr.revision != rev:
             self._hdr = self._header(rev)
         return self._hdr
@@ -418,7 +425,7 @@ class WatchHub:
         s.watchers[watch_id] = w
         s.queue.append(WatchResponse(hdr, watch_id, created=True))
         kv = self._kv
-        current = kv.revision
+        current = self.visible()
         if start == 0 or start > current:
             w.min_rev = max(start, current + 1)
             self._sync(w)
@@ -626,7 +633,7 @@ class WatchHub:
     def _catch_up(self, w: Watcher) -> None:
         """Read ``w``'s events from the log: queue a batch, and resync ``w`` at the end."""
         kv = self._kv
-        current = kv.revision
+        current = self.visible()
         matches = w.matches
         pending = w.pending
         revs = w.pending_revs
@@ -636,6 +643,9 @@ class WatchHub:
         rev = w.min_rev
         full = False
         for rev, recs in kv.changes(w.min_rev):
+            if rev > current:
+                rev = current + 1
+                break
             found = [r for r in recs if matches(r.key) and not (no_put if r.version else no_delete)]
             if found:
                 if revs == batch:

@@ -36,6 +36,9 @@ Hierarchy::
     └── MutexError (clientv3 concurrency's mutex errors; code UNKNOWN from the lock service)
         ├── LockedError, SessionExpiredError, LockReleasedError
 
+    DataDirError                   a data directory that cannot be opened or written (not etcd's)
+    └── DataCorruptError           damage recovery will not repair by itself (file and offset)
+
 >>> from etcdlite.errors import CompactedError, StatusCode
 >>> err = CompactedError()
 >>> str(err), err.code is StatusCode.OUT_OF_RANGE
@@ -58,6 +61,8 @@ __all__ = (
     "ClusterError",
     "CompactedError",
     "CorruptError",
+    "DataCorruptError",
+    "DataDirError",
     "DuplicateKeyError",
     "ElectionError",
     "ElectionNoLeaderError",
@@ -544,3 +549,19 @@ def error_for_message(message: str) -> EtcdError | None:
     """
     cls = _BY_MESSAGE.get(message)
     return None if cls is None else cls()
+
+
+class DataDirError(Exception):
+    """A data directory cannot be opened or written: in use by another process, unreadable,
+    or its log failed (the store then stops: fail-stop, as etcd). Not an etcd error."""
+
+
+class DataCorruptError(DataDirError):
+    """Damage in a data directory that recovery does not repair by itself: ``path`` and
+    ``offset`` say where. ``Store(data_dir=..., repair=True)`` cuts the log there instead."""
+
+    def __init__(self, path: str, offset: int, reason: str) -> None:
+        super().__init__(f"{path}: offset {offset}: {reason}")
+        self.path = path
+        self.offset = offset
+        self.reason = reason

@@ -161,6 +161,75 @@ class KV:
         self.compact_revision = rev
         return dropped
 
+    # -- snapshots --------------------------------------------------------------------------
+
+    def dump(self) -> tuple[list[tuple[KeyValue, int]], list[tuple[KeyValue, ...]]]:
+        """What a snapshot keeps: each record older than the log with its place (sub) in its
+        revision, and the log's records per revision (see :meth:`load`)."""
+        start = self._log_start
+        subs = self.compacted_subs
+        older: list[tuple[KeyValue, int]] = []
+        for entry in self.index.sorted.values():
+            first = entry[0] if type(entry) is KeyIndex else entry
+            if first.mod_revision < start:
+                known = subs.get(id(first))
+                older.append((first, known[1] if known else 0))
+        log: list[tuple[KeyValue, ...]] = [e if isinstance(e, tuple) else (e,) for e in self._log]
+        return older, log
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        revision: int,
+        compact_revision: int,
+        log_start: int,
+        keep_compacted_tombstone: bool,
+        older: list[tuple[KeyValue, int]],
+        log: list[tuple[KeyValue, ...]],
+    ) -> KV:
+        """A KV holding what :meth:`dump` gave, built in bulk (one sort of the keys)."""
+        if log_start + len(log) != revision + 1:
+            raise ValueError("the log does not end at the revision")
+        kv = cls(keep_compacted_tombstone=keep_compacted_tombstone)
+        entries: dict[bytes, KeyValue | KeyIndex] = {}
+        subs = kv.compacted_subs
+        for rec, sub in older:
+            if rec.key in entries or rec.mod_revision >= log_start:
+                raise ValueError(f"older record {rec} repeats a key or is not older than the log")
+            entries[rec.key] = rec
+            if sub:
+                subs[id(rec)] = (rec, sub)
+        get = entries.get
+        for rev, recs in enumerate(log, log_start):
+            for rec in recs:
+                if rec.mod_revision != rev:
+                    raise ValueError(f"record {rec} logged at revision {rev}")
+                entry = get(rec.key)
+                if entry is None:
+                    entries[rec.key] = rec
+                elif type(entry) is KeyIndex:
+                    entry.append(rec)
+                else:
+                    entries[rec.key] = KeyIndex((entry, rec))  # type: ignore[arg-type]
+        kv.index.sorted.update(entries)
+        kv._log = [e[0] if len(e) == 1 else e for e in log]
+        kv._log_start = log_start
+        kv.revision = revision
+        kv.compact_revision = compact_revision
+        return kv
+
+    def replay(self, rev: int, records: list[KeyValue]) -> None:
+        """Land a logged write again (recovery): ``records`` at ``rev``, the next revision."""
+        if rev != self.revision + 1 or not records:
+            raise ValueError(f"logged write at revision {rev} does not follow {self.revision}")
+        append = self.index.append
+        for rec in records:
+            if rec.mod_revision != rev:
+                raise ValueError(f"record {rec} logged at revision {rev}")
+            append(rec)
+        self._commit(records)
+
     def _retained_first(self, rec: KeyValue) -> bool:
         """Whether ``rec`` is still its key's oldest retained record."""
         entry = self.lookup(rec.key)

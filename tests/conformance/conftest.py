@@ -20,6 +20,8 @@ behind ``etcdlite.serve``'s JSON gateway, and on ``etcdlite.connect()`` to a fre
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from typing import TYPE_CHECKING, TypeVar, cast
 
 import pytest
@@ -46,6 +48,7 @@ BACKENDS = (
     pytest.param("etcd", id="etcd", marks=pytest.mark.etcd),
     pytest.param("serve", id="serve"),
     pytest.param("remote", id="remote", marks=pytest.mark.etcd),
+    pytest.param("durable", id="durable"),
 )
 
 #: The etcd version a served Store answers as, for the registry's version checks: the Store
@@ -70,6 +73,26 @@ class KVFactory:
         """A fresh Store with these limits."""
         store = Store(compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
         self._stack.callback(store.close)
+        return store
+
+    def durable(
+        self,
+        *,
+        compat: Compat = "3.5",
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
+    ) -> Store:
+        """A fresh Store with a data directory (``fsync="always"``). When the test ends it is
+        closed and opened again, and the reopened store must hold the same state."""
+        path = tempfile.mkdtemp(prefix="etcdlite-durable-")
+        self._stack.callback(shutil.rmtree, path, ignore_errors=True)
+        options: dict[str, object] = {
+            "compat": compat,
+            "max_request_bytes": max_request_bytes,
+            "max_txn_ops": max_txn_ops,
+        }
+        store = Store(data_dir=path, snapshot_count=7, **options)  # type: ignore[arg-type]
+        self._stack.callback(_check_reopens, store, path, options)
         return store
 
     def etcd(
@@ -133,6 +156,10 @@ class KVFactory:
             )
         if self.backend == "remote":
             return self.remote(max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops)
+        if self.backend == "durable":
+            return self.durable(
+                compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+            )
         return self.store(
             compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
         )
@@ -170,11 +197,34 @@ class Differential:
                 max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
             )
             _, run = run_differential(scenario, store, remote)
+        elif self.backend == "durable":
+            durable = self._factory.durable(
+                compat=compat, max_request_bytes=max_request_bytes, max_txn_ops=max_txn_ops
+            )
+            _, run = run_differential(scenario, store, durable)
         else:
             run = run_recorded(store, scenario)
         if run.error is not None:
             raise run.error
         return cast("T", run.result)
+
+
+def _check_reopens(store: Store, path: str, options: dict[str, object]) -> None:
+    """Close ``store`` and open its data directory again: the same keys, history and leases."""
+    if store.closed:
+        return
+    revision, compacted = store.revision, store.compact_revision
+    digest = store.hash_kv().hash if revision > compacted else None
+    leases = [(x.id, store.time_to_live(x.id, keys=True).keys) for x in store.leases().leases]
+    store.close()
+    with Store(data_dir=path, **options) as again:  # type: ignore[arg-type]
+        assert (again.revision, again.compact_revision) == (revision, compacted)
+        if digest is not None:
+            assert again.hash_kv().hash == digest
+        assert [
+            (x.id, again.time_to_live(x.id, keys=True).keys) for x in again.leases().leases
+        ] == leases
+        again._check()
 
 
 @pytest.fixture(params=BACKENDS)

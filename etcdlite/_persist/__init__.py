@@ -1,0 +1,1 @@
+"""Durability: the data directory (write-ahead log, snapshots, recovery); see ``_datadir``."""
