@@ -20,6 +20,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from ._model_repr import (
+    event_repr,
+    events_html,
+    key_value_html,
+    key_value_repr,
+    key_values_html,
+    response_repr,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -255,6 +264,9 @@ class KeyValue:
     value: bytes = b""
     lease: int = 0
 
+    __repr__ = key_value_repr
+    _repr_html_ = key_value_html
+
 
 @attrs.frozen(weakref_slot=False)
 class Event:
@@ -264,6 +276,11 @@ class Event:
     kv: KeyValue
     prev_kv: KeyValue | None = None
 
+    __repr__ = event_repr
+
+    def _repr_html_(self) -> str:
+        return events_html((self,))
+
 
 @attrs.frozen(weakref_slot=False)
 class PutResponse:
@@ -271,6 +288,8 @@ class PutResponse:
 
     header: ResponseHeader
     prev_kv: KeyValue | None = None
+
+    __repr__ = response_repr
 
 
 @attrs.frozen(weakref_slot=False)
@@ -282,6 +301,13 @@ class RangeResponse:
     more: bool = False
     count: int = 0
 
+    def __repr__(self) -> str:
+        return response_repr(self, always=("count",))
+
+    def _repr_html_(self) -> str:
+        shown = f"{len(self.kvs)} of {self.count}" if self.more else str(self.count)
+        return key_values_html(self.kvs, f"revision {self.header.revision}: {shown} keys")
+
 
 @attrs.frozen(weakref_slot=False)
 class DeleteRangeResponse:
@@ -290,6 +316,9 @@ class DeleteRangeResponse:
     header: ResponseHeader
     deleted: int = 0
     prev_kvs: tuple[KeyValue, ...] = ()
+
+    def __repr__(self) -> str:
+        return response_repr(self, always=("deleted",))
 
 
 @attrs.frozen(weakref_slot=False)
@@ -300,12 +329,17 @@ class TxnResponse:
     succeeded: bool = False
     responses: tuple[ResponseOp, ...] = ()
 
+    def __repr__(self) -> str:
+        return response_repr(self, always=("succeeded",))
+
 
 @attrs.frozen(weakref_slot=False)
 class CompactionResponse:
     """etcdserverpb.CompactionResponse."""
 
     header: ResponseHeader
+
+    __repr__ = response_repr
 
 
 @attrs.frozen
@@ -331,6 +365,17 @@ class WatchResponse:
     cancel_reason: str = ""
     events: tuple[Event, ...] = ()
     fragment: bool = False
+
+    __repr__ = response_repr
+
+    def _repr_html_(self) -> str:
+        flags = [n for n in ("created", "canceled", "fragment") if getattr(self, n)]
+        if self.compact_revision:
+            flags.append(f"compact_revision {self.compact_revision}")
+        if self.is_progress_notify:
+            flags.append("progress")
+        caption = f"watch {self.watch_id}, revision {self.header.revision}"
+        return events_html(self.events, ", ".join([caption, *flags]))
 
     @property
     def is_progress_notify(self) -> bool:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ._model_repr import response_repr
+
 if TYPE_CHECKING:
     from ._model import KeyValue, ResponseHeader
 
@@ -42,12 +44,16 @@ class LeaseGrantResponse:
     id: int
     ttl: int
 
+    __repr__ = response_repr
+
 
 @attrs.frozen(weakref_slot=False)
 class LeaseRevokeResponse:
     """etcdserverpb.LeaseRevokeResponse: the header at the revision that deleted its keys."""
 
     header: ResponseHeader
+
+    __repr__ = response_repr
 
 
 @attrs.frozen(weakref_slot=False)
@@ -57,6 +63,8 @@ class LeaseKeepAliveResponse:
     header: ResponseHeader
     id: int
     ttl: int
+
+    __repr__ = response_repr
 
 
 @attrs.frozen(weakref_slot=False)
@@ -74,12 +82,16 @@ class LeaseTimeToLiveResponse:
     granted_ttl: int
     keys: tuple[bytes, ...] = ()
 
+    __repr__ = response_repr
+
 
 @attrs.frozen(weakref_slot=False)
 class LeaseStatus:
     """etcdserverpb.LeaseStatus: one lease of :class:`LeaseLeasesResponse`."""
 
     id: int
+
+    __repr__ = response_repr
 
 
 @attrs.frozen(weakref_slot=False)
@@ -89,6 +101,8 @@ class LeaseLeasesResponse:
     header: ResponseHeader
     leases: tuple[LeaseStatus, ...]
 
+    __repr__ = response_repr
+
 
 @attrs.frozen(weakref_slot=False)
 class LockResponse:
@@ -97,12 +111,16 @@ class LockResponse:
     header: ResponseHeader
     key: bytes
 
+    __repr__ = response_repr
+
 
 @attrs.frozen(weakref_slot=False)
 class UnlockResponse:
     """v3lockpb.UnlockResponse."""
 
     header: ResponseHeader
+
+    __repr__ = response_repr
 
 
 @attrs.frozen(weakref_slot=False)
@@ -122,12 +140,16 @@ class CampaignResponse:
     header: ResponseHeader
     leader: LeaderKey
 
+    __repr__ = response_repr
+
 
 @attrs.frozen(weakref_slot=False)
 class ProclaimResponse:
     """v3electionpb.ProclaimResponse."""
 
     header: ResponseHeader
+
+    __repr__ = response_repr
 
 
 @attrs.frozen(weakref_slot=False)
@@ -137,9 +159,13 @@ class LeaderResponse:
     header: ResponseHeader
     kv: KeyValue
 
+    __repr__ = response_repr
+
 
 @attrs.frozen(weakref_slot=False)
 class ResignResponse:
     """v3electionpb.ResignResponse."""
 
     header: ResponseHeader
+
+    __repr__ = response_repr

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ._model_repr import response_repr
+
 if TYPE_CHECKING:
     from ._model import ResponseHeader
 
@@ -39,6 +41,8 @@ class HashKVResponse:
     header: ResponseHeader
     hash: int
     compact_revision: int
+
+    __repr__ = response_repr
 
 
 class AlarmType(enum.IntEnum):
@@ -84,6 +88,8 @@ class AlarmResponse:
     header: ResponseHeader
     alarms: tuple[AlarmMember, ...] = ()
 
+    __repr__ = response_repr
+
 
 @attrs.frozen(weakref_slot=False)
 class StatusResponse:
@@ -107,9 +113,13 @@ class StatusResponse:
     db_size_in_use: int = 0
     is_learner: bool = False
 
+    __repr__ = response_repr
+
 
 @attrs.frozen(weakref_slot=False)
 class DefragmentResponse:
     """etcdserverpb.DefragmentResponse: just the header."""
 
     header: ResponseHeader
+
+    __repr__ = response_repr

@@ -29,7 +29,7 @@ revision, version, lease, value length), then the key, then the value: 36 bytes 
     >>> payload = encode_write(5, [KeyValue(b"k", 5, 5, 1, b"v", 0)])
     >>> frames, end, problem = scan(frame(payload) + frame(encode_compact(3)), 0)
     >>> [decode_entry(p) for p in frames], problem
-    ([('W', 5, [KeyValue(key=b'k', create_revision=5, mod_revision=5, version=1, value=b'v', lease=0)]), ('C', 3)], None)
+    ([('W', 5, [KeyValue(key='k', value='v', create_revision=5, mod_revision=5, version=1)]), ('C', 3)], None)
 """
 
 from __future__ import annotations

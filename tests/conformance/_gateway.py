@@ -315,9 +315,8 @@ def decode_response(
     >>> decode_response(Op.get("a"), {"header": {"revision": "3"}, "kvs": [
     ...     {"key": "YQ==", "create_revision": "2", "mod_revision": "3", "version": "2"}
     ... ], "count": "1"})  # doctest: +NORMALIZE_WHITESPACE
-    RangeResponse(header=ResponseHeader(cluster_id=0, member_id=0, revision=3, raft_term=0),
-        kvs=(KeyValue(key=b'a', create_revision=2, mod_revision=3, version=2, value=b'',
-        lease=0),), more=False, count=1)
+    RangeResponse(revision=3,
+        kvs=(KeyValue(key='a', value='', create_revision=2, mod_revision=3, version=2),), count=1)
     """
     result: PutResponse | RangeResponse | DeleteRangeResponse | TxnResponse = _DECODERS[type(op)](
         body

@@ -147,9 +147,8 @@ def normalize(value: object) -> object:
     """``value`` with every response header reduced to its revision, errors to :class:`Raised`.
 
     >>> from etcdlite import PutResponse, ResponseHeader
-    >>> normalize(PutResponse(ResponseHeader(1, 2, 7, 3)))
-    PutResponse(header=ResponseHeader(cluster_id=0, member_id=0, revision=7, raft_term=0), \
-prev_kv=None)
+    >>> normalize(PutResponse(ResponseHeader(1, 2, 7, 3))).header
+    ResponseHeader(cluster_id=0, member_id=0, revision=7, raft_term=0)
     """
     if isinstance(value, ResponseHeader):
         return ResponseHeader(revision=value.revision)
