@@ -26,7 +26,6 @@ from ._model import (
     Compare,
     DeleteRangeRequest,
     DeleteRangeResponse,
-    Event,
     Op,
     PutRequest,
     PutResponse,
@@ -70,6 +69,7 @@ from ._model_maintenance import (
     StatusResponse,
     to_alarm_type,
 )
+from ._model_repr import History
 from ._mvcc._key_index import KeyIndex
 from ._mvcc._kv import KV
 from ._mvcc._txn import (
@@ -348,7 +348,10 @@ class Store:
                         pass  # a lease restarts with what the log had; nothing is lost
             self._stop()
         if journal is not None:
-            journal.close()
+            try:
+                journal.close()
+            except OSError as exc:
+                raise DataDirError(f"closing the data directory failed: {exc}") from exc
 
     def _stop(self) -> None:
         """Stop serving (lock held): watches end, timers and keep-alives stop."""
@@ -1268,11 +1271,11 @@ class Store:
         start_revision: int = 0,
         end_revision: int = 0,
         prev_kv: bool = False,
-    ) -> tuple[Event, ...]:
+    ) -> History:
         """The events of a key or range from ``start_revision`` through ``end_revision``.
 
         What a watch from ``start_revision`` would deliver up to ``end_revision``, as one
-        tuple: for notebooks and tests. ``start_revision`` 0 means the oldest retained
+        tuple (a :class:`History`, which a notebook shows as a table): for notebooks and tests. ``start_revision`` 0 means the oldest retained
         revision, ``end_revision`` 0 the current one. Raises ``CompactedError`` below the
         compaction and ``FutureRevisionError`` past the current revision.
 
@@ -1301,7 +1304,7 @@ class Store:
             )
         if self._held:
             self._durable()
-        return tuple(events)
+        return History(events)
 
     def _create_watch(self, state: StreamState, args: WatchArgs) -> int:
         """A create request on ``state`` (for ``watch`` and ``WatchStream.create``)."""
@@ -1401,8 +1404,13 @@ class Store:
             self._lessor = Lessor(min_ttl=self._lessor.min_ttl, member_id=self._member_id)
             state, entries = journal.recover(repair=to_bool(repair, "repair"))
             self._install(state, entries)
-        except BaseException:
-            journal.close()
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                journal.close()
+            if isinstance(exc, OSError):
+                raise DataDirError(
+                    f"cannot open the data directory {journal.dir.path}: {exc}"
+                ) from exc
             raise
         self._journal = journal
         self._journal_open = True

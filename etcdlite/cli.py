@@ -1,6 +1,10 @@
-"""The ``etcdlite`` command: ``etcdlite serve`` serves etcd's gRPC API and JSON gateway.
+"""The ``etcdlite`` command: ``etcdlite serve`` serves etcd's gRPC API and JSON gateway; the
+etcdctl-like commands (``get``, ``put``, ``del``, ``watch``, ``txn``, ``lease``,
+``compaction``, ``endpoint status``: :mod:`etcdlite._ctl`) and ``snapshot save|restore|status``
+(:mod:`etcdlite._snapshot_cli`) talk to a served store or open a data directory.
 
-The store is in memory. The flags are etcd's own names: ``--listen-client-urls``
+``serve`` keeps the store in memory, or with ``--data-dir`` in that directory (durable:
+``--snapshot-count``, ``--unsafe-no-fsync``). The flags are etcd's own names: ``--listen-client-urls``
 (comma-separated) serve gRPC and the JSON gateway on each URL, as etcd does;
 ``--listen-client-http-urls`` (etcd 3.5) give the gateway URLs of its own, and the client URLs
 then serve gRPC alone. The server is imported only when the command runs, so the command-line
@@ -20,6 +24,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from . import _ctl, _snapshot_cli
+from .errors import DataDirError
 from .server._listen import parse_listen_url
 
 if TYPE_CHECKING:
@@ -36,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line, with etcd's flag names."""
     parser = argparse.ArgumentParser(prog="etcdlite", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser(
-        "serve", help="serve etcd's gRPC API and JSON gateway over an in-memory store"
-    )
+    serve = commands.add_parser("serve", help="serve etcd's gRPC API and JSON gateway over a store")
     serve.add_argument(
         "--listen-client-urls",
         default=DEFAULT_LISTEN,
@@ -92,17 +96,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="history auto-compaction keeps: '1h', '30m', hours as a number, or revisions "
         "(default 0: off)",
     )
-    serve.add_argument("--data-dir", default=None, help="not supported yet (in memory only)")
+    serve.add_argument(
+        "--data-dir",
+        default=None,
+        help="keep the data in this directory (created if needed); default: in memory",
+    )
+    serve.add_argument(
+        "--snapshot-count",
+        type=int,
+        default=100_000,
+        help="log entries between snapshots of the data directory (default 100000)",
+    )
+    serve.add_argument(
+        "--unsafe-no-fsync",
+        action="store_true",
+        help="write to the data directory without fsync (survives a crash of the process, "
+        "not of the machine)",
+    )
+    _ctl.add_commands(commands)
+    _snapshot_cli.add_commands(commands)
     return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
-    if args.data_dir is not None:
-        print(
-            "etcdlite: --data-dir is not supported yet: etcdlite serve keeps its data in memory",
-            file=sys.stderr,
-        )
-        return 2
     urls = [u for u in args.listen_client_urls.split(",") if u]
     http_urls = [u for u in args.listen_client_http_urls.split(",") if u]
     if not urls:
@@ -123,8 +139,11 @@ def _serve(args: argparse.Namespace) -> int:
             quota_backend_bytes=args.quota_backend_bytes,
             auto_compaction_mode=args.auto_compaction_mode,
             auto_compaction_retention=args.auto_compaction_retention,
+            data_dir=args.data_dir,
+            snapshot_count=args.snapshot_count,
+            fsync="never" if args.unsafe_no_fsync else "always",
         )
-    except ValueError as exc:
+    except (ValueError, DataDirError) as exc:
         print(f"etcdlite: {exc}", file=sys.stderr)
         return 2
     try:
@@ -178,7 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
-    return 2  # pragma: no cover - argparse requires a command
+    if args.command == "snapshot":
+        return _snapshot_cli.run(args)
+    return _ctl.run(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -131,6 +131,9 @@ class DataDir:
     def recover(self, *, repair: bool = False) -> tuple[State | None, list[Entry], int]:
         """What to load: ``(snapshot state or None, log entries after it, segment to append
         to)``. Cuts a torn tail; raises ``DataCorruptError`` on other damage unless ``repair``."""
+        for name in os.listdir(self.path):
+            if name.endswith(".tmp"):  # a snapshot a crash left half-written
+                self.files.remove(self.file(name))
         state, start = self._load_snapshot()
         segs = [s for s in self.segments() if s >= start]
         if start > 1 and (not segs or segs[0] != start):

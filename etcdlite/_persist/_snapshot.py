@@ -15,6 +15,8 @@ streams, and what :meth:`etcdlite.Store.restore` (``etcdlite snapshot restore``)
              the records
       L      leases: count I, then id q, granted TTL q, remaining milliseconds q each
       A      alarms: count I, then member Q, alarm type I each
+      X      padding (zeros) that makes the whole a multiple of 512 bytes, which
+             ``etcdctl snapshot save`` requires of a snapshot (it expects bbolt pages)
       Z      the end (nothing after it but, from etcd's gRPC Snapshot, a SHA-256 of the rest)
 
 A file that lacks the end frame, has a bad checksum anywhere, or whose counts disagree with
@@ -38,6 +40,7 @@ __all__ = ("MAGIC", "SnapshotError", "State", "dump", "load")
 
 MAGIC = b"ETCDLITE-SNAP-01"
 _CHUNK = 4096
+_PAGE = 512
 _H = struct.Struct("<qqqQQqBQQII")
 _I = struct.Struct("<I")
 _LEASE = struct.Struct("<qqq")
@@ -109,6 +112,8 @@ def dump(state: State) -> list[bytes]:
             b"".join([b"A", _I.pack(len(state.alarms)), *(_ALARM.pack(*x) for x in state.alarms)])
         )
     )
+    size = sum(map(len, out)) + 2 * 8 + 2  # with the X and Z frames, X holding no zeros
+    out.append(frame(b"X" + bytes(-size % _PAGE)))
     out.append(frame(b"Z"))
     return out
 
@@ -145,6 +150,8 @@ def _decode(payloads: list[bytes]) -> State:
     state = State(rev, compact, log_start, bool(keep), cluster, member, term)
     for p in payloads[1:-1]:
         kind = p[:1]
+        if kind == b"X":
+            continue
         (count,) = _I.unpack_from(p, 1)
         if kind == b"P":
             subs = struct.unpack_from(f"<{count}I", p, 5)
