@@ -1,4 +1,6 @@
-"""The :class:`Client`: :class:`etcdlite.Store`'s API over one etcd endpoint's gRPC API.
+"""The :class:`Client`: :class:`etcdlite.Store`'s API over the gRPC API of an etcd cluster's
+endpoints (which one is in use, and when a call is sent again to the next, is
+:mod:`._endpoints`'s job).
 
 Each method builds the request with the Store's own builders (:class:`etcdlite.Op`), converts it
 with :mod:`etcdlite.server._convert`, sends it and converts etcd's answer back: nothing here
@@ -27,7 +29,7 @@ from .._clock import MonotonicClock
 from .._lease_stream import KeepAlive, Lease
 from .._model import CompactionResponse, Op, ResponseHeader
 from .._watch_stream import watch_args
-from ..errors import CompactedError, FutureRevisionError, LeaseNotFoundError, StoppedError
+from ..errors import CompactedError, FutureRevisionError, LeaseNotFoundError
 from ..server._convert import (
     delete_range_response_from_pb,
     hash_kv_response_from_pb,
@@ -42,13 +44,17 @@ from ..server._convert import (
     request_op_to_pb,
     txn_response_from_pb,
 )
-from ..server._pb import rpc_pb2, rpc_pb2_grpc
+from ..server._pb import rpc_pb2
+from ._base import DEFAULT_TIMEOUT
+from ._cluster import ClusterCalls
+from ._election import LockCalls
+from ._maintenance import MaintenanceCalls
 from ._renew import PatientLeases
-from ._rpc import RemoteError, call, error_from_rpc
+from ._rpc import RemoteError
 from ._watch import RemoteWatch, WatchHub
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
     from types import TracebackType
 
     from .._model import (
@@ -71,23 +77,9 @@ if TYPE_CHECKING:
         LeaseTimeToLiveResponse,
     )
     from .._model_maintenance import HashKVResponse
+    from ._endpoints import Stubs
 
 __all__ = ("DEFAULT_TIMEOUT", "Client", "connect")
-
-_stubs: Any = rpc_pb2_grpc  # generated without annotations
-
-#: Seconds each call may take unless ``connect(timeout=...)`` says otherwise.
-DEFAULT_TIMEOUT = 5.0
-
-#: etcd judges request sizes itself (``--max-request-bytes``), so gRPC's own limits are lifted;
-#: an endpoint that comes back is reconnected to within a second (gRPC's default backoff grows
-#: to two minutes).
-_CHANNEL_OPTIONS = (
-    ("grpc.max_send_message_length", -1),
-    ("grpc.max_receive_message_length", -1),
-    ("grpc.initial_reconnect_backoff_ms", 50),
-    ("grpc.max_reconnect_backoff_ms", 1000),
-)
 
 
 def _target(endpoint: str) -> str:
@@ -107,42 +99,55 @@ def _target(endpoint: str) -> str:
     return f"{host}:{parts.port}"
 
 
-def connect(endpoints: str | Sequence[str], *, timeout: float | None = DEFAULT_TIMEOUT) -> Client:
-    """A :class:`Client` for the etcd at ``endpoints`` (one ``http://host:port`` so far).
+def _split(endpoints: str | Sequence[str]) -> list[str]:
+    """The endpoints of ``connect``: a list, or one string with commas between them.
 
-    ``timeout`` bounds every call, in seconds (``None``: no bound). The connection is made on
-    the first call; close the client (or use it as a context manager) when done.
+    >>> _split("http://127.0.0.1:2379, http://127.0.0.1:22379")
+    ['127.0.0.1:2379', '127.0.0.1:22379']
     """
     if isinstance(endpoints, str):
-        endpoints = [endpoints]
-    if len(endpoints) != 1:
-        raise ValueError(
-            f"one endpoint is supported so far (failover is not built yet), got {len(endpoints)}"
-        )
-    return Client(_target(endpoints[0]), timeout=timeout)
+        endpoints = endpoints.split(",")
+    targets = [_target(e.strip()) for e in endpoints if e.strip()]
+    if not targets:
+        raise ValueError("connect needs at least one endpoint")
+    return targets
 
 
-class Client:
-    """The Store's API over etcd's gRPC API at ``target`` (``host:port``); see :func:`connect`.
+def connect(endpoints: str | Sequence[str], *, timeout: float | None = DEFAULT_TIMEOUT) -> Client:
+    """A :class:`Client` for the etcd cluster at ``endpoints``: a list of
+    ``http://host:port`` URLs (``host:port`` also works) or one string of them separated by
+    commas, as etcdctl's ``--endpoints`` takes them.
 
-    So far: KV (``put``, ``get``, ``delete``, ``txn``, ``do``, ``compact``, ``revision``,
-    ``header``, ``hash_kv``), ``watch`` and ``history``, and the lease calls (``grant``,
-    ``revoke``, ``time_to_live``, ``leases``, ``keep_alive_once``, ``keep_alive``, ``lease``):
-    everything :mod:`etcdlite.concurrency` needs (:class:`etcdlite._protocols.Client`).
+    Calls go to the first endpoint until it stops answering, then to the next one (see
+    :mod:`etcdlite.remote._endpoints` for which calls are resent and which raise). ``timeout``
+    bounds every call, retries included, in seconds (``None``: no bound). The connections are
+    made on the first call; close the client (or use it as a context manager) when done.
+    """
+    return Client(_split(endpoints), timeout=timeout)
+
+
+class Client(LockCalls, ClusterCalls, MaintenanceCalls):
+    """The Store's API over etcd's gRPC API at ``targets`` (``host:port`` each); see
+    :func:`connect`.
+
+    KV (``put``, ``get``, ``delete``, ``txn``, ``do``, ``compact``, ``revision``, ``header``,
+    ``hash_kv``), ``watch`` and ``history``, the lease calls (``grant``, ``revoke``,
+    ``time_to_live``, ``leases``, ``keep_alive_once``, ``keep_alive``, ``lease``): everything
+    :mod:`etcdlite.concurrency` needs (:class:`etcdlite._protocols.Client`); the lock and
+    election services (``lock``, ``unlock``, ``campaign``, ``proclaim``, ``leader``,
+    ``observe``, ``resign``); maintenance (``status``, ``defragment``, ``alarm_list``,
+    ``alarm_activate``, ``alarm_disarm``) and membership (``member_list``, ``member_add``,
+    ``member_remove``, ``member_update``, ``member_promote``).
     """
 
-    def __init__(self, target: str, *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
-        self.target = target
-        self.timeout = timeout
-        self._channel = grpc.insecure_channel(target, options=_CHANNEL_OPTIONS)
-        self._kv = _stubs.KVStub(self._channel)
-        self._watch = _stubs.WatchStub(self._channel)
-        self._watches = WatchHub(self._watch.Watch)
-        self._lease = _stubs.LeaseStub(self._channel)
-        self._maintenance = _stubs.MaintenanceStub(self._channel)
+    def __init__(
+        self, targets: str | Sequence[str], *, timeout: float | None = DEFAULT_TIMEOUT
+    ) -> None:
+        super().__init__([targets] if isinstance(targets, str) else targets, timeout=timeout)
+        self._watch_index = 0
+        self._watches = WatchHub(self._open_watch, broken=self._watch_broke)
         self._clock = MonotonicClock()
         self._keep_alives: list[KeepAlive] = []
-        self._closing = threading.Event()
         self._renewer = PatientLeases(self, self._closing)
         self._lock = threading.Lock()
 
@@ -161,7 +166,8 @@ class Client:
         for ka in keep_alives:
             ka.end()
         self._watches.close()
-        self._channel.close()
+        self._close_streams()
+        self._endpoints.close()
 
     @property
     def closed(self) -> bool:
@@ -179,17 +185,12 @@ class Client:
     ) -> None:
         self.close()
 
-    def _ensure_open(self) -> None:
-        if self._closing.is_set():
-            raise StoppedError()
-
     # -- KV ---------------------------------------------------------------------------------
 
     @property
     def header(self) -> ResponseHeader:
         """The header of a read now (etcd has no cheaper way to ask for its revision)."""
-        self._ensure_open()
-        pb = call(self._kv.Range, rpc_pb2.RangeRequest(key=b"\0"), self.timeout)
+        pb = self._call(lambda s: s.kv.Range, rpc_pb2.RangeRequest(key=b"\0"), safe=True)
         return header_from_pb(pb.header)
 
     @property
@@ -293,59 +294,48 @@ class Client:
 
     def compact(self, revision: int, *, physical: bool = False) -> CompactionResponse:
         """etcd ``Compact``; see :meth:`etcdlite.Store.compact`."""
-        self._ensure_open()
         request = rpc_pb2.CompactionRequest(revision=revision, physical=physical)
-        return CompactionResponse(
-            header_from_pb(call(self._kv.Compact, request, self.timeout).header)
-        )
+        pb = self._call(lambda s: s.kv.Compact, request, safe=False)
+        return CompactionResponse(header_from_pb(pb.header))
 
     def hash_kv(self, revision: int = 0) -> HashKVResponse:
         """etcd ``HashKV``; see :meth:`etcdlite.Store.hash_kv`."""
-        self._ensure_open()
         request = rpc_pb2.HashKVRequest(revision=revision)
-        return hash_kv_response_from_pb(call(self._maintenance.HashKV, request, self.timeout))
+        pb = self._call(lambda s: s.maintenance.HashKV, request, safe=True)
+        return hash_kv_response_from_pb(pb)
 
     # -- leases -----------------------------------------------------------------------------
 
     def grant(self, ttl: int, *, id: int = 0) -> LeaseGrantResponse:
         """etcd ``LeaseGrant``; see :meth:`etcdlite.Store.grant`."""
-        self._ensure_open()
         request = rpc_pb2.LeaseGrantRequest(TTL=ttl, ID=id)
-        return lease_grant_response_from_pb(call(self._lease.LeaseGrant, request, self.timeout))
+        pb = self._call(lambda s: s.lease.LeaseGrant, request, safe=False)
+        return lease_grant_response_from_pb(pb)
 
     def revoke(self, id: int) -> LeaseRevokeResponse:
         """etcd ``LeaseRevoke``; see :meth:`etcdlite.Store.revoke`."""
-        self._ensure_open()
         request = rpc_pb2.LeaseRevokeRequest(ID=id)
-        return lease_revoke_response_from_pb(call(self._lease.LeaseRevoke, request, self.timeout))
+        pb = self._call(lambda s: s.lease.LeaseRevoke, request, safe=False)
+        return lease_revoke_response_from_pb(pb)
 
     def time_to_live(self, id: int, *, keys: bool = False) -> LeaseTimeToLiveResponse:
         """etcd ``LeaseTimeToLive``; see :meth:`etcdlite.Store.time_to_live`."""
-        self._ensure_open()
         request = rpc_pb2.LeaseTimeToLiveRequest(ID=id, keys=keys)
-        pb = call(self._lease.LeaseTimeToLive, request, self.timeout)
+        pb = self._call(lambda s: s.lease.LeaseTimeToLive, request, safe=True)
         return lease_time_to_live_response_from_pb(pb)
 
     def leases(self) -> LeaseLeasesResponse:
         """etcd ``LeaseLeases``; see :meth:`etcdlite.Store.leases`."""
-        self._ensure_open()
         request = rpc_pb2.LeaseLeasesRequest()
-        return lease_leases_response_from_pb(call(self._lease.LeaseLeases, request, self.timeout))
+        pb = self._call(lambda s: s.lease.LeaseLeases, request, safe=True)
+        return lease_leases_response_from_pb(pb)
 
     def keep_alive_once(self, id: int) -> LeaseKeepAliveResponse:
         """clientv3 ``KeepAliveOnce``: one renewal on a ``LeaseKeepAlive`` stream; see
         :meth:`etcdlite.Store.keep_alive_once`. etcd answers TTL 0 for a lease it does not
         have, which raises ``LeaseNotFoundError`` as clientv3 does."""
-        self._ensure_open()
-        stream = self._lease.LeaseKeepAlive(
-            iter([rpc_pb2.LeaseKeepAliveRequest(ID=id)]), timeout=self.timeout
-        )
-        try:
-            pb = next(stream)
-        except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from None
-        finally:
-            stream.cancel()
+        request = rpc_pb2.LeaseKeepAliveRequest(ID=id)
+        pb = self._call(_keep_alive_once, request, safe=True)
         resp = lease_keep_alive_response_from_pb(pb)
         if resp.ttl <= 0:
             raise LeaseNotFoundError()
@@ -466,20 +456,62 @@ class Client:
 
     # -- sending ----------------------------------------------------------------------------
 
+    def _open_watch(self, requests: Iterator[rpc_pb2.WatchRequest]) -> grpc.Call:
+        """The watch hub's stream, on the endpoint in use."""
+        index, stubs = self._endpoints.pick()
+        self._watch_index = index
+        call: grpc.Call = stubs.watch.Watch(requests)
+        return call
+
+    def _watch_broke(self) -> None:
+        """The watch stream broke: its endpoint is no longer the one to use."""
+        self._endpoints.failed(self._watch_index)
+
     def _put(self, pb: rpc_pb2.RequestOp) -> PutResponse:
-        self._ensure_open()
-        return put_response_from_pb(call(self._kv.Put, pb.request_put, self.timeout))
+        resp = self._call(lambda s: s.kv.Put, pb.request_put, safe=False)
+        return put_response_from_pb(resp)
 
     def _range(self, pb: rpc_pb2.RequestOp) -> RangeResponse:
-        self._ensure_open()
-        return range_response_from_pb(call(self._kv.Range, pb.request_range, self.timeout))
+        resp = self._call(lambda s: s.kv.Range, pb.request_range, safe=True)
+        return range_response_from_pb(resp)
 
     def _delete(self, pb: rpc_pb2.RequestOp) -> DeleteRangeResponse:
-        self._ensure_open()
-        return delete_range_response_from_pb(
-            call(self._kv.DeleteRange, pb.request_delete_range, self.timeout)
-        )
+        resp = self._call(lambda s: s.kv.DeleteRange, pb.request_delete_range, safe=False)
+        return delete_range_response_from_pb(resp)
 
     def _txn(self, pb: rpc_pb2.RequestOp) -> TxnResponse:
-        self._ensure_open()
-        return txn_response_from_pb(call(self._kv.Txn, pb.request_txn, self.timeout))
+        request = pb.request_txn
+        resp = self._call(lambda s: s.kv.Txn, request, safe=_read_only(request))
+        return txn_response_from_pb(resp)
+
+
+def _read_only(txn: rpc_pb2.TxnRequest) -> bool:
+    """Whether a txn only reads, in both branches and every nested txn (then it is as safe to
+    resend as a ``Range``).
+
+    >>> _read_only(rpc_pb2.TxnRequest(success=[rpc_pb2.RequestOp(request_range={"key": b"k"})]))
+    True
+    >>> _read_only(rpc_pb2.TxnRequest(failure=[rpc_pb2.RequestOp(request_put={"key": b"k"})]))
+    False
+    """
+    for op in (*txn.success, *txn.failure):
+        which = op.WhichOneof("request")
+        if which == "request_txn":
+            if not _read_only(op.request_txn):
+                return False
+        elif which != "request_range":
+            return False
+    return True
+
+
+def _keep_alive_once(stubs: Stubs) -> Any:
+    """One renewal on a short ``LeaseKeepAlive`` stream (the shape of a unary call)."""
+
+    def renew(request: rpc_pb2.LeaseKeepAliveRequest, *, timeout: float | None) -> Any:
+        stream = stubs.lease.LeaseKeepAlive(iter([request]), timeout=timeout)
+        try:
+            return next(stream)
+        finally:
+            stream.cancel()
+
+    return renew

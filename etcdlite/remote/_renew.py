@@ -4,8 +4,10 @@ The Store's :class:`~etcdlite.KeepAlive` renews through its client's ``keep_aliv
 ends at the first error, which on a Store means the lease is gone. Over a network an error can
 also mean the endpoint is briefly unreachable (restarting, a dropped connection), while etcd
 still holds the lease: clientv3 keeps retrying then, and so does :class:`PatientLeases`, the
-client a remote keep-alive is given. A renewal that fails with ``UNAVAILABLE`` or
-``DEADLINE_EXCEEDED`` is tried again after a short growing pause until it gets an answer or the
+client a remote keep-alive is given. A renewal that fails with ``UNAVAILABLE`` (gRPC's: no
+connection; or etcd's :class:`~etcdlite.errors.UnavailableError`: no leader, leader changed,
+member stopping) or ``DEADLINE_EXCEEDED`` is tried again (each try already goes round the
+client's endpoints) after a short growing pause until it gets an answer or the
 client closes; any other error (``LeaseNotFoundError`` when etcd lost the lease meanwhile) ends
 the keep-alive as on a Store, which is how a lost lease is reported.
 """
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from ..errors import UnavailableError
 from ._rpc import RemoteError
 
 if TYPE_CHECKING:
@@ -52,8 +55,9 @@ class PatientLeases:
         while True:
             try:
                 return self._client.keep_alive_once(id)
-            except RemoteError as exc:
-                if exc.status not in _TRANSIENT or self._closing.wait(pause):
+            except (RemoteError, UnavailableError) as exc:
+                transient = isinstance(exc, UnavailableError) or exc.status in _TRANSIENT
+                if not transient or self._closing.wait(pause):
                     raise
                 pause = min(pause * RETRY_FACTOR, RETRY_MAX)
 

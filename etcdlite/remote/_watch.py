@@ -7,7 +7,8 @@ bidirectional stream. Creates are answered in the order they were sent, so the n
 too); after that, etcd's watch id routes each response to its :class:`RemoteWatch`.
 
 **Resuming.** A reader thread receives the stream. When the stream breaks (the endpoint
-restarts, the connection drops), it opens a new one, with a short growing pause between
+restarts, the connection drops), it opens a new one (on the client's next endpoint, when it
+has several), with a short growing pause between
 attempts, and creates every active watch again from the revision after the last one it
 delivered (``start_revision`` or, when it delivered nothing yet, the revision its ``created``
 header promised). Events below that revision are dropped, so a watch delivers each event
@@ -115,8 +116,14 @@ class WatchHub:
     """A client's watch stream: started with the first watch, reopened when it breaks, ended
     by :meth:`close`."""
 
-    def __init__(self, open_stream: Callable[[Iterator[rpc_pb2.WatchRequest]], grpc.Call]) -> None:
+    def __init__(
+        self,
+        open_stream: Callable[[Iterator[rpc_pb2.WatchRequest]], grpc.Call],
+        *,
+        broken: Callable[[], None] = lambda: None,
+    ) -> None:
         self._open_stream = open_stream
+        self._broken = broken
         self._lock = threading.Lock()
         self._active: list[_Watch] = []  # in creation order
         self._pending: collections.deque[_Watch] = collections.deque()  # sent, not yet created
@@ -194,7 +201,9 @@ class WatchHub:
                     pause = RETRY_FIRST
                     self._dispatch(pb)
             except grpc.RpcError:
-                pass  # the stream broke: open another one (or stop, if closing)
+                # the stream broke: open another one, on the next endpoint (or stop, if closing)
+                if not self._closing.is_set():
+                    self._broken()
             finally:
                 requests.put(None)  # ends the request iterator gRPC reads in its own thread
                 with self._lock:

@@ -3,6 +3,7 @@ as etcdlite's exceptions, deadlines, and a clean close."""
 
 from __future__ import annotations
 
+import inspect
 import socket
 import threading
 import time
@@ -50,12 +51,14 @@ def test_connect_is_exported_lazily() -> None:
     [
         ("https://127.0.0.1:2379", "only http://"),
         ("http://127.0.0.1", "host and a port"),
-        (["127.0.0.1:1", "127.0.0.1:2"], "one endpoint"),
+        ([], "at least one endpoint"),
+        (" , ", "at least one endpoint"),
     ],
-    ids=["tls", "no-port", "several"],
+    ids=["tls", "no-port", "none", "blank"],
 )
 def test_connect_refuses_what_is_not_built(endpoints: str | list[str], match: str) -> None:
-    """TLS and several endpoints are refused with a ValueError saying so, not ignored."""
+    """TLS, a URL without a port and no endpoint at all are refused with a ValueError
+    saying so, not ignored."""
     with pytest.raises(ValueError, match=match):
         etcdlite.connect(endpoints)
 
@@ -173,3 +176,47 @@ class TestOnEtcd:
         while set(threading.enumerate()) - before and time.monotonic() < deadline:
             time.sleep(0.01)
         assert not {t.name for t in set(threading.enumerate()) - before}
+
+
+#: The calls a Store and a remote client both have.
+SHARED_CALLS = [
+    "put",
+    "get",
+    "delete",
+    "txn",
+    "do",
+    "compact",
+    "hash_kv",
+    "grant",
+    "revoke",
+    "time_to_live",
+    "leases",
+    "keep_alive_once",
+    "keep_alive",
+    "lease",
+    "watch",
+    "history",
+    "status",
+    "defragment",
+    "alarm_list",
+    "alarm_activate",
+    "alarm_disarm",
+    "lock",
+    "unlock",
+    "campaign",
+    "proclaim",
+    "leader",
+    "observe",
+    "resign",
+]
+
+
+@pytest.mark.parametrize("name", SHARED_CALLS)
+def test_signatures_match_the_store(name: str) -> None:
+    """Each call takes the Store's parameters: same names, kinds and defaults."""
+
+    def shape(fn: object) -> list[tuple[str, object, object]]:
+        params = inspect.signature(fn).parameters.values()  # type: ignore[arg-type]
+        return [(p.name, p.kind, p.default) for p in params]
+
+    assert shape(getattr(Client, name)) == shape(getattr(etcdlite.Store, name))
