@@ -38,7 +38,8 @@ FsyncPolicy = Literal["always", "interval", "never"]
 FSYNC_POLICIES: tuple[FsyncPolicy, ...] = ("always", "interval", "never")
 
 
-#: The longest a leader waits for a group to gather (seconds).
+_allocate_lock = threading.Lock
+#: The longest a leader waits for its group to gather (seconds).
 _MAX_WINDOW = 0.002
 
 
@@ -52,12 +53,15 @@ class WAL:
     __slots__ = (
         "_buffer",
         "_buffered",
-        "_cond",
+        "_expect",
         "_fd",
         "_files",
-        "_gathering",
-        "_group",
+        "_gather_at",
+        "_gathered",
         "_interval",
+        "_mutex",
+        "_parked",
+        "_stopping",
         "_syncing",
         "_ticker",
         "_window",
@@ -89,15 +93,19 @@ class WAL:
         self.written = self.synced = 0
         self.failed: OSError | None = None
         self._syncing = False
-        #: Group commit: the size of the last group, the time its fsync took, and whether a
-        #: leader is waiting for writers to join (see _gather).
         #: "always": appends go to this buffer, and the fsync leader writes them in one go.
         self._buffered = policy == "always"
         self._buffer: list[bytes] = []
-        self._group = 1
+        self._mutex = threading.Lock()
+        #: Callers waiting for an fsync: ``(entry number, the lock they wait on)``.
+        self._parked: list[tuple[int, threading.Lock]] = []
+        self._stopping = threading.Event()
+        #: Group commit: how many entries the next fsync expects, the entry number a leader
+        #: waits for (0: none), its event, and how long it may wait (the last fsync's time).
+        self._expect = 1
+        self._gather_at = 0
+        self._gathered = threading.Event()
         self._window = 0.0
-        self._gathering = False
-        self._cond = threading.Condition(threading.Lock())
         self._interval = interval
         self._ticker: threading.Thread | None = None
         if policy == "interval":
@@ -126,105 +134,115 @@ class WAL:
                 raise WALFailedError(f"write to {self.path(self.seq)} failed: {exc}") from exc
         self.size += len(data)
         self.written += 1
-        if self._gathering and self.written - self.synced >= self._group:
-            with self._cond:
-                self._cond.notify_all()
+        if self._gather_at and self.written >= self._gather_at:
+            self._gathered.set()
         return self.written
 
     def rotate(self, seq: int) -> None:
-        """Close the current segment (fsynced) and append to a new one, ``seq``, from now on."""
+        """Close the current segment (fsynced) and append to a new one, ``seq``, from now on.
+
+        The store's lock is held, so nothing is appended meanwhile; the sync first waits for
+        any fsync in flight on the old segment."""
         self.sync(self.written)
-        with self._cond:
-            old = self._fd
-            try:
-                self._fd = self._files.open_append(self.path(seq))
-                self._files.fsync_dir(self.directory)
-            except OSError as exc:
-                self._fail_locked(exc)
-                raise WALFailedError(f"opening log segment {seq} failed: {exc}") from exc
-            self.seq = seq
-            self.size = 0
+        old = self._fd
+        try:
+            self._fd = self._files.open_append(self.path(seq))
+            self._files.fsync_dir(self.directory)
+        except OSError as exc:
+            self._fail(exc)
+            raise WALFailedError(f"opening log segment {seq} failed: {exc}") from exc
+        self.seq = seq
+        self.size = 0
         self._files.close(old)
 
     # -- durability (without the store's lock) --------------------------------------------------
 
     def sync(self, upto: int) -> None:
-        """Return once entry ``upto`` and every one before it are fsynced (group commit)."""
-        if self.synced >= upto:
-            return
-        cond = self._cond
-        with cond:
-            while self.synced < upto:
-                if self.failed is not None:
-                    raise WALFailedError(f"the write-ahead log failed: {self.failed}")
-                if self._syncing:
-                    cond.wait()
-                    continue
-                self._syncing = True
-                self._gather()
-                target = self.written  # every entry counted here is in the buffer or written
-                frames, self._buffer = self._buffer, []
-                fd = self._fd
-                cond.release()
-                started = time.monotonic()
-                try:
-                    if frames:
-                        self._files.write(fd, b"".join(frames))
-                    self._files.fsync(fd)
-                    error = None
-                except OSError as exc:
-                    error = exc
-                finally:
-                    cond.acquire()
-                    self._syncing = False
-                    cond.notify_all()
-                if error is not None:
-                    self._fail_locked(error)
-                    raise WALFailedError(
-                        f"write or fsync of {self.path(self.seq)} failed: {error}"
-                    ) from error
-                self._group = max(target - self.synced, 1)
-                self._window = min(time.monotonic() - started, _MAX_WINDOW)
-                self.synced = max(self.synced, target)
+        """Return once entry ``upto`` and every one before it are fsynced (group commit).
 
-    def _gather(self) -> None:
-        """Before an fsync (the leader, holding the condition): when the last group had
-        several writers, wait (at most as long as the last fsync took) for as many entries,
-        so that writers just woken by that fsync join this one rather than the next."""
-        want = self._group
-        if want <= 1:
-            return
-        deadline = time.monotonic() + self._window
-        self._gathering = True
-        try:
-            while self.written - self.synced < want:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
-        finally:
-            self._gathering = False
+        One caller at a time leads: it writes the buffered entries and fsyncs them, outside any
+        lock. The others park on a lock of their own; the leader, once done, wakes those its
+        fsync covered, and hands the lead to the first one it did not, whose entry was appended
+        during the fsync: the next fsync then covers everything appended meanwhile."""
+        while self.synced < upto:
+            mutex = self._mutex
+            mutex.acquire()
+            if self.synced >= upto:
+                mutex.release()
+                return
+            if self.failed is not None:
+                mutex.release()
+                raise WALFailedError(f"the write-ahead log failed: {self.failed}")
+            if self._syncing:
+                parked = _allocate_lock()
+                parked.acquire()
+                self._parked.append((upto, parked))
+                mutex.release()
+                parked.acquire()  # released by a leader: covered, failed, or our turn to lead
+                continue
+            self._syncing = True
+            want = self.synced + self._expect
+            if self.written < want and self._window:
+                # writers the last fsync released are on their way back: let them join
+                self._gathered.clear()
+                self._gather_at = want
+                mutex.release()
+                self._gathered.wait(self._window)
+                mutex.acquire()
+                self._gather_at = 0
+            target = self.written  # every entry counted here is in the buffer or written
+            frames, self._buffer = self._buffer, []
+            fd = self._fd
+            mutex.release()
+            error = None
+            started = time.monotonic()
+            try:
+                if frames:
+                    self._files.write(fd, b"".join(frames))
+                self._files.fsync(fd)
+            except OSError as exc:
+                error = exc
+            mutex.acquire()
+            self._window = min(time.monotonic() - started, _MAX_WINDOW)
+            if error is None:
+                self.synced = max(self.synced, target)
+                done = [lock for n, lock in self._parked if n <= self.synced]
+                self._parked = [(n, lock) for n, lock in self._parked if n > self.synced]
+            else:
+                if self.failed is None:
+                    self.failed = error
+                done = [lock for _, lock in self._parked]
+                self._parked = []
+            nxt = self._parked.pop(0)[1] if self._parked else None
+            # the next group: everyone released now (they will be back) and everyone parked
+            self._expect = len(done) + 1 + len(self._parked) if done or nxt else 1
+            self._syncing = False
+            mutex.release()
+            for lock in done:
+                lock.release()
+            if nxt is not None:
+                nxt.release()
+            if error is not None:
+                raise WALFailedError(
+                    f"write or fsync of {self.path(self.seq)} failed: {error}"
+                ) from error
 
     def _tick(self) -> None:
-        while True:
-            with self._cond:
-                if self._cond.wait_for(
-                    lambda: self._fd < 0 or self.failed is not None, self._interval
-                ):
-                    return
+        while not self._stopping.wait(self._interval):
+            if self.failed is not None:
+                return
             try:
                 self.sync(self.written)
             except OSError:
                 return
 
     def _fail(self, exc: OSError) -> None:
-        with self._cond:
-            self._fail_locked(exc)
-
-    def _fail_locked(self, exc: OSError) -> None:
-        if self.failed is None:
-            self.failed = exc
-        self._cond.notify_all()
+        with self._mutex:
+            if self.failed is None:
+                self.failed = exc
+            parked, self._parked = self._parked, []
+        for _, lock in parked:
+            lock.release()
 
     def close(self) -> None:
         """Fsync what is written (unless the log failed) and close the segment."""
@@ -232,13 +250,12 @@ class WAL:
             if self.failed is None:
                 self.sync(self.written)
         finally:
-            with self._cond:
-                fd, self._fd = self._fd, -1
-                self._cond.notify_all()
-            if fd >= 0:
-                self._files.close(fd)
+            self._stopping.set()
             if self._ticker is not None:
                 self._ticker.join(5.0)
+            fd, self._fd = self._fd, -1
+            if fd >= 0:
+                self._files.close(fd)
 
 
 def segment_name(seq: int) -> str:

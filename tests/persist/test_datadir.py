@@ -443,3 +443,25 @@ def test_member_file_damage_is_named(tmp_path: Path) -> None:
     (tmp_path / "member").write_text("{not json")
     with pytest.raises(DataCorruptError, match="member: offset 0: unreadable member file"):
         Store(data_dir=tmp_path)
+
+
+def test_concurrent_writers_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from etcdlite._persist import _files
+
+    fsyncs = []
+    real = _files.Files.fsync
+    monkeypatch.setattr(_files.Files, "fsync", lambda self, fd: (fsyncs.append(fd), real(self, fd)))
+    with Store(data_dir=tmp_path) as store:
+        before = len(fsyncs)
+
+        def writer(n: int) -> None:
+            for i in range(50):
+                store.put(f"w/{n}/{i}", "x")
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert store.revision == 401
+        assert len(fsyncs) - before <= 0.8 * 400  # group commit: writers shared fsyncs
