@@ -110,7 +110,8 @@ def _status(path: str, write_out: str) -> None:
     with open(path, "rb") as f:
         data = f.read()
     state = load(data)
-    keys = len({rec.key for rec, _ in state.older} | {r.key for rev in state.log for r in rev})
+    logged = (r for e in state.log for r in (e if isinstance(e, tuple) else (e,)))
+    keys = len({rec.key for rec, _ in state.older} | {r.key for r in logged})
     crc = zlib.crc32(strip_sha256(data))
     if write_out == "json":
         doc = {"hash": crc, "revision": state.revision, "totalKey": keys, "totalSize": len(data)}

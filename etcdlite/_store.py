@@ -1419,20 +1419,21 @@ class Store:
         """Load a snapshot's state and replay log entries into this (fresh) store."""
         now = self._clock.now()
         kv = self._kv
+        stored, leased = 0, []
         if state is not None:
             kv = install(state, self._lessor, self._alarms, now)
             if kv.keep_compacted_tombstone != (self.compat != "3.4"):
                 raise ValueError(
                     f"the snapshot was taken with the other compat than {self.compat!r}"
                 )
-        replay(entries, kv, self._lessor, self._alarms, now)
+            stored, leased = state.stored_bytes, state.leased_keys
+        stored += replay(entries, kv, self._lessor, self._alarms, now, leased_keys=leased)
         self._kv = kv
         self._lookup = kv.lookup
         self._kv_put = kv.put
         self._hub._kv = kv
         self._hdr = self._header(kv.revision)
-        keys = [key for key, _ in kv.index.items()]
-        self._in_use = retained_bytes(kv.lookup, keys) + LEASE_RECORD * len(self._lessor.leases)
+        self._in_use = stored + LEASE_RECORD * len(self._lessor.leases)
         self._peak = 0
         self._headroom = self._headroom_set = 0
         self._space()

@@ -163,7 +163,7 @@ class KV:
 
     # -- snapshots --------------------------------------------------------------------------
 
-    def dump(self) -> tuple[list[tuple[KeyValue, int]], list[tuple[KeyValue, ...]]]:
+    def dump(self) -> tuple[list[tuple[KeyValue, int]], list[_LogEntry]]:
         """What a snapshot keeps: each record older than the log with its place (sub) in its
         revision, and the log's records per revision (see :meth:`load`)."""
         start = self._log_start
@@ -174,8 +174,7 @@ class KV:
             if first.mod_revision < start:
                 known = subs.get(id(first))
                 older.append((first, known[1] if known else 0))
-        log: list[tuple[KeyValue, ...]] = [e if isinstance(e, tuple) else (e,) for e in self._log]
-        return older, log
+        return older, list(self._log)
 
     @classmethod
     def load(
@@ -186,7 +185,7 @@ class KV:
         log_start: int,
         keep_compacted_tombstone: bool,
         older: list[tuple[KeyValue, int]],
-        log: list[tuple[KeyValue, ...]],
+        log: list[_LogEntry],
     ) -> KV:
         """A KV holding what :meth:`dump` gave, built in bulk (one sort of the keys)."""
         if log_start + len(log) != revision + 1:
@@ -201,19 +200,19 @@ class KV:
             if sub:
                 subs[id(rec)] = (rec, sub)
         get = entries.get
-        for rev, recs in enumerate(log, log_start):
-            for rec in recs:
-                if rec.mod_revision != rev:
-                    raise ValueError(f"record {rec} logged at revision {rev}")
-                entry = get(rec.key)
+        for rev, logged in enumerate(log, log_start):
+            for new in logged if isinstance(logged, tuple) else (logged,):
+                if new.mod_revision != rev:
+                    raise ValueError(f"record {new} logged at revision {rev}")
+                entry = get(new.key)
                 if entry is None:
-                    entries[rec.key] = rec
+                    entries[new.key] = new
                 elif type(entry) is KeyIndex:
-                    entry.append(rec)
+                    entry.append(new)
                 else:
-                    entries[rec.key] = KeyIndex((entry, rec))  # type: ignore[arg-type]
+                    entries[new.key] = KeyIndex((entry, new))  # type: ignore[arg-type]
         kv.index.sorted.update(entries)
-        kv._log = [e[0] if len(e) == 1 else e for e in log]
+        kv._log = log
         kv._log_start = log_start
         kv.revision = revision
         kv.compact_revision = compact_revision

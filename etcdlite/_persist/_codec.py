@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from itertools import accumulate, pairwise
 from typing import TYPE_CHECKING, Any
 
 from .._model import new_key_value
@@ -163,6 +164,58 @@ def decode_records(buf: bytes, off: int, count: int) -> tuple[list[KeyValue], in
     if off > len(buf):
         raise CodecError("a record runs past the end of its frame")
     return out, off
+
+
+def encode_columns(records: list[KeyValue]) -> list[bytes]:
+    """``records`` by columns (a snapshot's layout, decoded in bulk): the key lengths ``I``,
+    create revisions, mod revisions, versions and leases ``q``, value lengths ``I``, one array
+    each, then the keys, then the values."""
+    n = len(records)
+    keys = [r.key for r in records]
+    values = [r.value for r in records]
+    head = struct.pack(
+        f"<{n}I{n}q{n}q{n}q{n}q{n}I",
+        *map(len, keys),
+        *[r.create_revision for r in records],
+        *[r.mod_revision for r in records],
+        *[r.version for r in records],
+        *[r.lease for r in records],
+        *map(len, values),
+    )
+    return [head, *keys, *values]
+
+
+def decode_columns(buf: bytes, off: int, n: int) -> tuple[list[KeyValue], int, int, list[bytes]]:
+    """``n`` records written by :func:`encode_columns` at ``off``: the records, the offset
+    after them, their estimated stored size (key, value and 64 bytes each: the store's size
+    estimate) and the keys of those that carry a lease."""
+    try:
+        cols = struct.unpack_from(f"<{n}I{n}q{n}q{n}q{n}q{n}I", buf, off)
+    except struct.error as exc:
+        raise CodecError(f"truncated record columns: {exc}") from None
+    klens, vlens = cols[:n], cols[5 * n :]
+    off += 40 * n
+    koffs = list(accumulate(klens, initial=off))
+    voffs = list(accumulate(vlens, initial=koffs[-1]))
+    end = voffs[-1]
+    if end > len(buf):
+        raise CodecError("records run past the end of their frame")
+    keys = [buf[a:b] for a, b in pairwise(koffs)]
+    values = [buf[a:b] for a, b in pairwise(voffs)]
+    leases = cols[4 * n : 5 * n]
+    records = list(
+        map(
+            new_key_value,
+            keys,
+            cols[n : 2 * n],
+            cols[2 * n : 3 * n],
+            cols[3 * n : 4 * n],
+            values,
+            leases,
+        )
+    )
+    leased = [k for k, lease in zip(keys, leases, strict=True) if lease] if any(leases) else []
+    return records, end, koffs[-1] - off + end - koffs[-1] + 64 * n, leased
 
 
 # -- log entries ----------------------------------------------------------------------------

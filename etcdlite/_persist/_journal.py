@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .._lease import LeaseState
 from .._model_maintenance import AlarmType
 from .._mvcc._kv import KV
+from .._quota import record_bytes
 from ..errors import DataDirError
 from ._codec import (
     encode_alarm,
@@ -30,6 +31,8 @@ from ._snapshot import State, dump
 from ._wal import WAL
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .._lease import Lessor
     from .._model import KeyValue
     from .._quota import Alarms
@@ -173,9 +176,14 @@ def install(state: State, lessor: Lessor, alarms: Alarms, now: float) -> KV:
     return kv
 
 
-def attach_all(kv: KV, lessor: Lessor) -> None:
-    """Attach every live key to its lease (after loading: the lessor starts with none)."""
-    live = [rec for _, entry in kv.index.items() if (rec := _latest(entry)).version and rec.lease]
+def attach(kv: KV, lessor: Lessor, keys: Iterable[bytes]) -> None:
+    """Attach the live ones of ``keys`` (every key a record with a lease was written to) to
+    their leases: after loading, the lessor starts with none."""
+    live = []
+    for key in set(keys):
+        entry = kv.lookup(key)
+        if entry is not None and (rec := _latest(entry)).version and rec.lease:
+            live.append(rec)
     lessor.track(live)
 
 
@@ -188,17 +196,31 @@ def _restore_lease(lessor: Lessor, lease_id: int, ttl: int, deadline: float) -> 
     heapq.heappush(lessor._heap, (lease.deadline, lease_id))
 
 
-def replay(entries: list[Entry], kv: KV, lessor: Lessor, alarms: Alarms, now: float) -> None:
-    """Apply logged entries after a snapshot (or to an empty store), in order.
+def replay(
+    entries: list[Entry],
+    kv: KV,
+    lessor: Lessor,
+    alarms: Alarms,
+    now: float,
+    *,
+    leased_keys: Iterable[bytes] = (),
+) -> int:
+    """Apply logged entries after a snapshot (or to an empty store), in order; the change of
+    the records' estimated stored size.
 
-    Lease attachments are rebuilt at the end (:func:`attach_all`), not per write.
+    Lease attachments are rebuilt at the end (:func:`attach`) from ``leased_keys`` (the
+    snapshot's) and the keys written here with a lease, not per write.
     """
+    delta = 0
+    leased = list(leased_keys)
     for entry in entries:
         kind = entry[0]
         if kind == "W":
             kv.replay(entry[1], entry[2])
+            delta += record_bytes(entry[2])
+            leased += [r.key for r in entry[2] if r.lease]
         elif kind == "C":
-            kv.compact(entry[1])
+            delta -= record_bytes(kv.compact(entry[1]))
         elif kind == "G":
             lease_id, ttl = entry[1], entry[2]
             _restore_lease(lessor, lease_id, ttl, now + ttl)
@@ -215,7 +237,9 @@ def replay(entries: list[Entry], kv: KV, lessor: Lessor, alarms: Alarms, now: fl
                 lease = lessor.leases.get(lease_id)
                 if lease is not None:
                     _restore_lease(lessor, lease_id, lease.ttl, now + ms / 1000)
-    attach_all(kv, lessor)
+    if lessor.leases:
+        attach(kv, lessor, leased)
+    return delta
 
 
 def restore_data_dir(path: str, state: State) -> None:

@@ -13,6 +13,9 @@ streams, and what :meth:`etcdlite.Store.restore` (``etcdlite snapshot restore``)
              compaction): count I, their place in their revision (sub) I each, the records
       E*     logged revisions, oldest first: count I, records per revision I each,
              the records
+             (records by columns, see _codec.encode_columns: the key lengths, create
+             revisions, mod revisions, versions, leases and value lengths as arrays, then
+             the keys, then the values)
       L      leases: count I, then id q, granted TTL q, remaining milliseconds q each
       A      alarms: count I, then member Q, alarm type I each
       X      padding (zeros) that makes the whole a multiple of 512 bytes, which
@@ -27,11 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import attrs
 
-from ._codec import CodecError, decode_records, encode_records, frame, scan
+from ._codec import CodecError, decode_columns, encode_columns, frame, scan
 
 if TYPE_CHECKING:
     from .._model import KeyValue
@@ -64,12 +67,17 @@ class State:
     raft_term: int = 0
     #: Records older than ``log_start``, each with its place (sub) in its revision.
     older: list[tuple[KeyValue, int]] = attrs.Factory(list)
-    #: The records of each revision from ``log_start`` on (maybe empty, after a 3.4 compaction).
-    log: list[tuple[KeyValue, ...]] = attrs.Factory(list)
+    #: The records of each revision from ``log_start`` on, as the mvcc log keeps them: a record,
+    #: or a tuple of several (maybe none, after a 3.4 compaction).
+    log: list[KeyValue | tuple[KeyValue, ...]] = attrs.Factory(list)
     #: ``(id, granted ttl, remaining milliseconds)`` of every live lease.
     leases: list[tuple[int, int, int]] = attrs.Factory(list)
     #: ``(member id, alarm type)`` of every raised alarm.
     alarms: list[tuple[int, int]] = attrs.Factory(list)
+    #: Found by :func:`load` (not stored): the records' estimated stored size, and the keys of
+    #: records that carry a lease.
+    stored_bytes: int = 0
+    leased_keys: list[bytes] = attrs.Factory(list)
 
 
 def dump(state: State) -> list[bytes]:
@@ -93,15 +101,14 @@ def dump(state: State) -> list[bytes]:
     for i in range(0, len(older), _CHUNK):
         part = older[i : i + _CHUNK]
         subs = struct.pack(f"<{len(part)}I", *(sub for _, sub in part))
-        out.append(
-            frame(b"".join([b"P", _I.pack(len(part)), subs, *encode_records(r for r, _ in part)]))
-        )
+        recs = encode_columns([r for r, _ in part])
+        out.append(frame(b"".join([b"P", _I.pack(len(part)), subs, *recs])))
     log = state.log
     for i in range(0, len(log), _CHUNK):
         revs = log[i : i + _CHUNK]
-        sizes = struct.pack(f"<{len(revs)}I", *map(len, revs))
-        recs = encode_records(r for entry in revs for r in entry)
-        out.append(frame(b"".join([b"E", _I.pack(len(revs)), sizes, *recs])))
+        sizes = struct.pack(f"<{len(revs)}I", *[len(e) if type(e) is tuple else 1 for e in revs])
+        flat = [r for e in revs for r in (e if isinstance(e, tuple) else (e,))]
+        out.append(frame(b"".join([b"E", _I.pack(len(revs)), sizes, *encode_columns(flat)])))
     out.append(
         frame(
             b"".join([b"L", _I.pack(len(state.leases)), *(_LEASE.pack(*x) for x in state.leases)])
@@ -153,17 +160,21 @@ def _decode(payloads: list[bytes]) -> State:
         if kind == b"X":
             continue
         (count,) = _I.unpack_from(p, 1)
+        size, leased = 0, cast("list[bytes]", [])
         if kind == b"P":
             subs = struct.unpack_from(f"<{count}I", p, 5)
-            recs, end = decode_records(p, 5 + 4 * count, count)
-            state.older.extend(zip(recs, subs, strict=False))
+            recs, end, size, leased = decode_columns(p, 5 + 4 * count, count)
+            state.older.extend(zip(recs, subs, strict=True))
         elif kind == b"E":
             sizes = struct.unpack_from(f"<{count}I", p, 5)
-            recs, end = decode_records(p, 5 + 4 * count, sum(sizes))
-            i = 0
-            for n in sizes:
-                state.log.append(tuple(recs[i : i + n]))
-                i += n
+            recs, end, size, leased = decode_columns(p, 5 + 4 * count, sum(sizes))
+            if sizes.count(1) == count:
+                state.log.extend(recs)
+            else:
+                i = 0
+                for n in sizes:
+                    state.log.append(recs[i] if n == 1 else tuple(recs[i : i + n]))
+                    i += n
         elif kind == b"L":
             end = 5 + _LEASE.size * count
             state.leases.extend(_LEASE.unpack_from(p, 5 + _LEASE.size * i) for i in range(count))
@@ -174,6 +185,8 @@ def _decode(payloads: list[bytes]) -> State:
             raise CodecError(f"unknown snapshot frame {kind!r}")
         if end != len(p):
             raise CodecError(f"frame {kind!r} has {len(p) - end} bytes too many or too few")
+        state.stored_bytes += size
+        state.leased_keys += leased
     counts = (len(state.older), len(state.log), len(state.leases), len(state.alarms))
     if counts != (n_old, n_log, n_lease, n_alarm):
         raise CodecError(
