@@ -39,6 +39,25 @@ from ._model import TxnResponse as TxnResponse
 from ._model import WatchFilter as WatchFilter
 from ._model import WatchResponse as WatchResponse
 from ._model import prefix_end as prefix_end
+from ._model_auth import AuthDisableResponse as AuthDisableResponse
+from ._model_auth import AuthEnableResponse as AuthEnableResponse
+from ._model_auth import AuthenticateResponse as AuthenticateResponse
+from ._model_auth import AuthStatusResponse as AuthStatusResponse
+from ._model_auth import Permission as Permission
+from ._model_auth import PermissionType as PermissionType
+from ._model_auth import RoleAddResponse as RoleAddResponse
+from ._model_auth import RoleDeleteResponse as RoleDeleteResponse
+from ._model_auth import RoleGetResponse as RoleGetResponse
+from ._model_auth import RoleGrantPermissionResponse as RoleGrantPermissionResponse
+from ._model_auth import RoleListResponse as RoleListResponse
+from ._model_auth import RoleRevokePermissionResponse as RoleRevokePermissionResponse
+from ._model_auth import UserAddResponse as UserAddResponse
+from ._model_auth import UserChangePasswordResponse as UserChangePasswordResponse
+from ._model_auth import UserDeleteResponse as UserDeleteResponse
+from ._model_auth import UserGetResponse as UserGetResponse
+from ._model_auth import UserGrantRoleResponse as UserGrantRoleResponse
+from ._model_auth import UserListResponse as UserListResponse
+from ._model_auth import UserRevokeRoleResponse as UserRevokeRoleResponse
 from ._model_lease import CampaignResponse as CampaignResponse
 from ._model_lease import LeaderKey as LeaderKey
 from ._model_lease import LeaderResponse as LeaderResponse
@@ -59,6 +78,7 @@ from ._model_maintenance import DefragmentResponse as DefragmentResponse
 from ._model_maintenance import HashKVResponse as HashKVResponse
 from ._model_maintenance import StatusResponse as StatusResponse
 from ._store import Store as Store
+from ._store_auth import AuthView as AuthView
 from ._version import __version__ as __version__
 from ._watch_stream import Watch as Watch
 from ._watch_stream import WatchStatistics as WatchStatistics
@@ -74,6 +94,11 @@ __all__ = (
     "AlarmMember",
     "AlarmResponse",
     "AlarmType",
+    "AuthDisableResponse",
+    "AuthEnableResponse",
+    "AuthStatusResponse",
+    "AuthView",
+    "AuthenticateResponse",
     "CampaignResponse",
     "CompactionResponse",
     "Compare",
@@ -100,6 +125,8 @@ __all__ = (
     "LockResponse",
     "Observe",
     "Op",
+    "Permission",
+    "PermissionType",
     "ProclaimResponse",
     "PutRequest",
     "PutResponse",
@@ -109,6 +136,12 @@ __all__ = (
     "ResignResponse",
     "ResponseHeader",
     "ResponseOp",
+    "RoleAddResponse",
+    "RoleDeleteResponse",
+    "RoleGetResponse",
+    "RoleGrantPermissionResponse",
+    "RoleListResponse",
+    "RoleRevokePermissionResponse",
     "SortOrder",
     "SortTarget",
     "StatusResponse",
@@ -116,6 +149,13 @@ __all__ = (
     "TxnRequest",
     "TxnResponse",
     "UnlockResponse",
+    "UserAddResponse",
+    "UserChangePasswordResponse",
+    "UserDeleteResponse",
+    "UserGetResponse",
+    "UserGrantRoleResponse",
+    "UserListResponse",
+    "UserRevokeRoleResponse",
     "Watch",
     "WatchFilter",
     "WatchResponse",

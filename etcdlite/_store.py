@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 import anyio
 
 from . import _hash, _lock_service, _model_maintenance
+from ._auth import DEFAULT_HASH_COST, DEFAULT_TOKEN_TTL, AuthStore
 from ._clock import MonotonicClock
 from ._compactor import new_compactor
 from ._lease import DEFAULT_MIN_TTL, Lessor
@@ -47,6 +48,7 @@ from ._model import (
     to_bytes,
     to_int,
 )
+from ._model_auth import PermissionType
 from ._model_lease import (
     CampaignResponse,
     LeaderKey,
@@ -98,6 +100,7 @@ from ._quota import (
     retained_bytes,
     txn_cost,
 )
+from ._store_auth import AuthMethods
 from ._watch import (
     DEFAULT_BATCH_REVISIONS,
     DEFAULT_QUEUE_SIZE,
@@ -159,7 +162,7 @@ def _stopped(*args: object) -> NoReturn:
     raise StoppedError()
 
 
-class Store:
+class Store(AuthMethods):
     """An in-process store with etcd v3 semantics: put, get, delete, txn, compact.
 
     Thread-safe: every call takes the store's one lock once. Keys and values may be ``str``
@@ -191,7 +194,10 @@ class Store:
       ``fsync`` (``"always"``, the default; ``"interval"``; ``"never"``) says how far on disk;
       ``snapshot_count`` (etcd ``--snapshot-count``, 100,000) is the number of log entries
       between snapshots; ``repair=True`` cuts a damaged log at the damage instead of refusing
-      to open. See ``docs/durability.md``.
+      to open. See ``docs/durability.md``;
+    * auth (see :meth:`auth_enable`, :meth:`as_user` and ``docs/security.md``):
+      ``auth_token_ttl`` (etcd ``--auth-token-ttl``, 300 s, on ``clock``) and
+      ``password_hash_cost`` (log2 of scrypt's work factor, 14; etcd's ``--bcrypt-cost``).
 
     >>> with Store() as store:
     ...     store.put("greeting", "hello").header.revision
@@ -203,6 +209,7 @@ class Store:
     __slots__ = (
         "_acquire",
         "_alarms",
+        "_auth",
         "_clock",
         "_closed",
         "_cluster_id",
@@ -260,6 +267,8 @@ class Store:
         fsync: str = "always",
         snapshot_count: int = 100_000,
         repair: bool = False,
+        auth_token_ttl: float = DEFAULT_TOKEN_TTL,
+        password_hash_cost: int = DEFAULT_HASH_COST,
     ) -> None:
         if compat not in ("3.4", "3.5"):
             raise ValueError(f"compat must be '3.4' or '3.5', not {compat!r}")
@@ -304,6 +313,10 @@ class Store:
         )
         self._quota = quota_limit(to_int(quota_backend_bytes, "quota_backend_bytes"))
         self._alarms = Alarms()
+        self._auth = AuthStore(
+            hash_cost=to_int(password_hash_cost, "password_hash_cost"),
+            token_ttl=float(auth_token_ttl),
+        )
         # The size estimate (see _quota). Every write lowers _headroom by what it stores; the
         # put fast path runs while the put fits in it. _space() folds what _headroom lost since
         # _headroom_set into _in_use and recomputes both; _peak is the most ever in use.
@@ -529,6 +542,7 @@ class Store:
             )
             and sort_target == "key"
             and sort_order == "none"
+            and not self._auth.enabled
         ):
             self._acquire()
             try:
@@ -646,6 +660,8 @@ class Store:
         to_bool(physical, "physical")
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_admin()
             if self._alarms.corrupt:
                 raise CorruptError()
             self._compact(rev)
@@ -688,6 +704,8 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            if self._auth.enabled:
+                self._check_user()
             self._admit(LEASE_OVERHEAD)
             lessor = self._lessor
             lease = lessor.grant(lease_id or lessor.next_id(), ttl, self._clock.now())
@@ -714,6 +732,9 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            if self._auth.enabled:
+                self._check_user()
+                self._check_lease(lease_id, PermissionType.WRITE)
             if self._alarms.corrupt:
                 raise CorruptError()
             self._lessor.get(lease_id)
@@ -738,6 +759,10 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            if self._auth.enabled:
+                self._check_user()
+                if keys:
+                    self._check_lease(lease_id, PermissionType.READ)
             hdr = self._hdr
             lease = self._lessor.leases.get(lease_id)
             remaining = -1 if lease is None else lease.remaining(self._clock.now())
@@ -758,6 +783,8 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            if self._auth.enabled:
+                self._check_user()
             live = sorted(self._lessor.leases.values(), key=lambda x: (x.deadline, x.id))
             hdr = self._hdr
         self._durable()
@@ -778,6 +805,9 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            if self._auth.enabled:
+                self._check_user()
+                self._check_lease(lease_id, PermissionType.WRITE)
             lease = self._lessor.renew(lease_id, self._clock.now())
             hdr = self._hdr
         self._durable()
@@ -891,6 +921,8 @@ class Store:
         rev = to_int(revision, "revision")
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_admin()
             h = _hash.hash_kv(self._kv, rev)
             hdr = self._hdr
             compact = self._kv.compact_revision
@@ -917,6 +949,8 @@ class Store:
         """
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_user()
             size, in_use = self._space()
             hdr = self._hdr
             errors = self._alarms.errors()
@@ -941,6 +975,8 @@ class Store:
         """
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_admin()
             self._peak = 0
             self._space()
             hdr = self._hdr
@@ -963,6 +999,8 @@ class Store:
         kind = to_alarm_type(alarm)
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_admin()
             found = self._alarms.get(kind)
             hdr = self._hdr
         return AlarmResponse(hdr, found)
@@ -989,6 +1027,8 @@ class Store:
         member = self._member_id if member_id is None else to_int(member_id, "member_id")
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_admin()
             self._log_alarm(True, member, kind)
             raised = self._alarms.activate(member, kind)
             self._space()
@@ -1019,6 +1059,8 @@ class Store:
             targets = ((member, kind),)
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_admin()
             alarms = self._alarms
             was_corrupt = alarms.corrupt
             if targets is None:
@@ -1291,6 +1333,8 @@ class Store:
             raise ValueError("start_revision and end_revision cannot be negative")
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_range(args.key, args.end)
             kv = self._kv
             if stop > kv.revision:
                 raise FutureRevisionError()
@@ -1312,6 +1356,8 @@ class Store:
             self._ensure_open()
             if state.closed:
                 raise anyio.ClosedResourceError
+            if self._auth.enabled:
+                self._check_range(args.key, args.end)
             wid = self._hub.create(
                 state,
                 args.key,
@@ -1354,6 +1400,8 @@ class Store:
         """
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_admin()
             state = self._capture()
         self._durable()
         yield from dump(state)
@@ -1421,13 +1469,15 @@ class Store:
         kv = self._kv
         stored, leased = 0, []
         if state is not None:
-            kv = install(state, self._lessor, self._alarms, now)
+            kv = install(state, self._lessor, self._alarms, now, self._auth)
             if kv.keep_compacted_tombstone != (self.compat != "3.4"):
                 raise ValueError(
                     f"the snapshot was taken with the other compat than {self.compat!r}"
                 )
             stored, leased = state.stored_bytes, state.leased_keys
-        stored += replay(entries, kv, self._lessor, self._alarms, now, leased_keys=leased)
+        stored += replay(
+            entries, kv, self._lessor, self._alarms, now, self._auth, leased_keys=leased
+        )
         self._kv = kv
         self._lookup = kv.lookup
         self._kv_put = kv.put
@@ -1439,9 +1489,15 @@ class Store:
         self._space()
         self._schedule_expiry()
 
+    def _auth_changed(self) -> None:
+        """Auth changed (lock held): log its new state; the fast paths follow ``enabled``."""
+        if self._journal is not None:
+            self._logged(self._journal.log_auth, self._auth.dump())
+        self._space()
+
     def _capture(self) -> State:
         ids = (self._cluster_id, self._member_id, self._raft_term)
-        return capture(self._kv, self._lessor, self._alarms, self._clock.now(), ids)
+        return capture(self._kv, self._lessor, self._alarms, self._clock.now(), ids, self._auth)
 
     def _logged(self, entry: Callable[..., int], *args: Any) -> int:
         """Write a log entry (lock held) for a change about to be applied: ``entry(*args)``, a
@@ -1589,7 +1645,7 @@ class Store:
         in_use = self._in_use = self._in_use + self._headroom_set - self._headroom
         size = max(self._peak, in_use)
         alarms = self._alarms
-        if alarms.nospace or alarms.corrupt or self._journal is not None:
+        if alarms.nospace or alarms.corrupt or self._journal is not None or self._auth.enabled:
             room = -1  # every put takes the general path (which refuses it, or logs it)
         elif self._quota is None:
             room = self._put_fast_bytes + RECORD_OVERHEAD
@@ -1615,6 +1671,8 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            if self._auth.enabled:
+                self._check_request(req)
             self._admit(KV_OVERHEAD + len(req.key) + len(req.value))
             check_put(kv, req, self._lease_exists)
             w = kv.begin()
@@ -1628,6 +1686,8 @@ class Store:
         check_request(req, self._max_txn_ops)
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_request(req)
             kvs, more, count, _ = execute_range(self._kv, req, self._kv.revision)
             hdr = self._hdr
         if self._held:
@@ -1639,6 +1699,8 @@ class Store:
         self._check_size(req)
         with self._lock:
             self._ensure_open()
+            if self._auth.enabled:
+                self._check_request(req)
             if self._alarms.corrupt:
                 raise CorruptError()
             w = self._kv.begin()
@@ -1657,6 +1719,8 @@ class Store:
         with self._lock:
             self._ensure_open()
             self._expire_due()
+            if self._auth.enabled:
+                self._check_request(req)
             self._admit(txn_cost(req), write=not read_only)
             w = kv.begin()
             try:

@@ -23,6 +23,7 @@ revision, version, lease, value length), then the key, then the value: 36 bytes 
 ``R``  a lease gone (revoked or expired; its keys' deletes are the ``W`` before): ``id q``
 ``A``  an alarm raised: ``member Q``, ``alarm I``; ``D`` an alarm disarmed: the same
 ``K``  lease checkpoint: ``count I``, then ``id q``, ``remaining milliseconds q`` each
+``U``  the auth state after a change, as JSON (users with password hashes, roles, enabled)
 =====  ===========================================================================
 
     >>> from etcdlite import KeyValue
@@ -34,6 +35,7 @@ revision, version, lease, value length), then the key, then the value: 36 bytes 
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from itertools import accumulate, pairwise
@@ -241,6 +243,10 @@ def encode_alarm(raise_: bool, member: int, alarm: int) -> bytes:
     return (b"A" if raise_ else b"D") + _UI.pack(member, alarm)
 
 
+def encode_auth(doc: dict[str, Any]) -> bytes:
+    return b"U" + json.dumps(doc, sort_keys=True).encode()
+
+
 def encode_checkpoint(remaining: list[tuple[int, int]]) -> bytes:
     return b"".join([b"K", _I.pack(len(remaining)), *(_QQ.pack(i, ms) for i, ms in remaining)])
 
@@ -268,12 +274,17 @@ def decode_entry(payload: bytes) -> Entry:
             return ("R", _Q.unpack_from(payload, 1)[0])
         if kind in (b"A", b"D") and len(payload) == 13:
             return (kind.decode(), *_UI.unpack_from(payload, 1))
+        if kind == b"U":
+            doc = json.loads(payload[1:])
+            if not isinstance(doc, dict):
+                raise CodecError("an auth entry that is not a JSON object")
+            return ("U", doc)
         if kind == b"K":
             (count,) = _I.unpack_from(payload, 1)
             if len(payload) != 5 + 16 * count:
                 raise CodecError("bad checkpoint entry length")
             pairs = [_QQ.unpack_from(payload, 5 + 16 * i) for i in range(count)]
             return ("K", pairs)
-    except struct.error as exc:
-        raise CodecError(f"truncated entry: {exc}") from None
+    except (struct.error, ValueError) as exc:
+        raise CodecError(f"truncated or malformed entry: {exc}") from None
     raise CodecError(f"unknown or malformed log entry (kind {kind!r}, {len(payload)} bytes)")

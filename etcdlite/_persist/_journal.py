@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._lease import LeaseState
 from .._model_maintenance import AlarmType
@@ -19,6 +19,7 @@ from .._quota import record_bytes
 from ..errors import DataDirError
 from ._codec import (
     encode_alarm,
+    encode_auth,
     encode_checkpoint,
     encode_compact,
     encode_grant,
@@ -33,6 +34,7 @@ from ._wal import WAL
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from .._auth import AuthStore
     from .._lease import Lessor
     from .._model import KeyValue
     from .._quota import Alarms
@@ -92,6 +94,9 @@ class Journal:
     def log_alarm(self, raised: bool, member: int, alarm: AlarmType) -> int:
         return self._log(encode_alarm(raised, member, int(alarm)))
 
+    def log_auth(self, doc: dict[str, Any]) -> int:
+        return self._log(encode_auth(doc))
+
     def log_checkpoint(self, remaining: list[tuple[int, int]]) -> int:
         return self._log(encode_checkpoint(remaining))
 
@@ -140,7 +145,14 @@ class Journal:
             self.dir.close()
 
 
-def capture(kv: KV, lessor: Lessor, alarms: Alarms, now: float, ids: tuple[int, int, int]) -> State:
+def capture(
+    kv: KV,
+    lessor: Lessor,
+    alarms: Alarms,
+    now: float,
+    ids: tuple[int, int, int],
+    auth: AuthStore,
+) -> State:
     """The store's state as plain data (store lock held)."""
     older, log = kv.dump()
     cluster_id, member_id, raft_term = ids
@@ -156,11 +168,12 @@ def capture(kv: KV, lessor: Lessor, alarms: Alarms, now: float, ids: tuple[int, 
         log,
         [(x.id, x.ttl, max(int((x.deadline - now) * 1000), 0)) for x in lessor.leases.values()],
         [(m.member_id, int(m.alarm)) for m in alarms.get()],
+        auth.dump(),
     )
 
 
-def install(state: State, lessor: Lessor, alarms: Alarms, now: float) -> KV:
-    """Load ``state`` into an empty lessor and alarms; the KV it holds."""
+def install(state: State, lessor: Lessor, alarms: Alarms, now: float, auth: AuthStore) -> KV:
+    """Load ``state`` into an empty lessor, alarms and auth; the KV it holds."""
     kv = KV.load(
         revision=state.revision,
         compact_revision=state.compact_revision,
@@ -173,6 +186,8 @@ def install(state: State, lessor: Lessor, alarms: Alarms, now: float) -> KV:
         _restore_lease(lessor, lease_id, ttl, now + ms / 1000)
     for member, alarm in state.alarms:
         alarms.activate(member, AlarmType(alarm))
+    if state.auth is not None:
+        auth.load(state.auth)
     return kv
 
 
@@ -202,6 +217,7 @@ def replay(
     lessor: Lessor,
     alarms: Alarms,
     now: float,
+    auth: AuthStore,
     *,
     leased_keys: Iterable[bytes] = (),
 ) -> int:
@@ -232,6 +248,8 @@ def replay(
                 alarms.activate(member, alarm)
             else:
                 alarms.deactivate(member, alarm)
+        elif kind == "U":
+            auth.load(entry[1])
         elif kind == "K":
             for lease_id, ms in entry[1]:
                 lease = lessor.leases.get(lease_id)

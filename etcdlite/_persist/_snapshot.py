@@ -18,6 +18,7 @@ streams, and what :meth:`etcdlite.Store.restore` (``etcdlite snapshot restore``)
              the keys, then the values)
       L      leases: count I, then id q, granted TTL q, remaining milliseconds q each
       A      alarms: count I, then member Q, alarm type I each
+      U      the auth state as JSON (users with salted password hashes, roles, enabled)
       X      padding (zeros) that makes the whole a multiple of 512 bytes, which
              ``etcdctl snapshot save`` requires of a snapshot (it expects bbolt pages)
       Z      the end (nothing after it but, from etcd's gRPC Snapshot, a SHA-256 of the rest)
@@ -29,8 +30,9 @@ its frames is refused with :class:`SnapshotError`, which names the offset.
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -74,6 +76,8 @@ class State:
     leases: list[tuple[int, int, int]] = attrs.Factory(list)
     #: ``(member id, alarm type)`` of every raised alarm.
     alarms: list[tuple[int, int]] = attrs.Factory(list)
+    #: Users (password hashes only), roles and the enabled flag (``AuthStore.dump``).
+    auth: dict[str, Any] | None = None
     #: Found by :func:`load` (not stored): the records' estimated stored size, and the keys of
     #: records that carry a lease.
     stored_bytes: int = 0
@@ -119,6 +123,8 @@ def dump(state: State) -> list[bytes]:
             b"".join([b"A", _I.pack(len(state.alarms)), *(_ALARM.pack(*x) for x in state.alarms)])
         )
     )
+    if state.auth is not None:
+        out.append(frame(b"U" + json.dumps(state.auth, sort_keys=True).encode()))
     size = sum(map(len, out)) + 2 * 8 + 2  # with the X and Z frames, X holding no zeros
     out.append(frame(b"X" + bytes(-size % _PAGE)))
     out.append(frame(b"Z"))
@@ -142,7 +148,7 @@ def load(data: bytes) -> State:
         raise SnapshotError(f"{problem} at offset {end}")
     try:
         return _decode(payloads)
-    except (CodecError, struct.error) as exc:
+    except (CodecError, struct.error, ValueError) as exc:
         raise SnapshotError(f"malformed snapshot: {exc}") from None
 
 
@@ -158,6 +164,12 @@ def _decode(payloads: list[bytes]) -> State:
     for p in payloads[1:-1]:
         kind = p[:1]
         if kind == b"X":
+            continue
+        if kind == b"U":
+            doc = json.loads(p[1:])
+            if not isinstance(doc, dict):
+                raise CodecError("the auth frame is not a JSON object")
+            state.auth = doc
             continue
         (count,) = _I.unpack_from(p, 1)
         size, leased = 0, cast("list[bytes]", [])
