@@ -7,8 +7,11 @@ etcdctl-like commands (``get``, ``put``, ``del``, ``watch``, ``txn``, ``lease``,
 ``--snapshot-count``, ``--unsafe-no-fsync``). The flags are etcd's own names: ``--listen-client-urls``
 (comma-separated) serve gRPC and the JSON gateway on each URL, as etcd does;
 ``--listen-client-http-urls`` (etcd 3.5) give the gateway URLs of its own, and the client URLs
-then serve gRPC alone. The server is imported only when the command runs, so the command-line
-parser works without the ``grpc`` extra.
+then serve gRPC alone. ``https://`` URLs serve TLS with ``--cert-file`` and ``--key-file``;
+``--trusted-ca-file`` (and ``--client-cert-auth``) require client certificates that CA signed
+(``docs/gateway.md``, "TLS"). The default URL is on the loopback interface; serving plain HTTP
+on any other address prints a warning. The server is imported only when the command runs, so
+the command-line parser works without the ``grpc`` extra.
 
 >>> parser = build_parser()
 >>> args = parser.parse_args(["serve", "--listen-client-urls", "http://127.0.0.1:23790"])
@@ -19,21 +22,28 @@ parser works without the ``grpc`` extra.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import signal
 import sys
 import threading
+import urllib.parse
 from typing import TYPE_CHECKING
 
 from . import _ctl, _snapshot_cli
 from .errors import DataDirError
-from .server._listen import parse_listen_url
+from .server._listen import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_PENDING_HANDSHAKES,
+    is_https,
+    parse_listen_url,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ._store import Store
 
-__all__ = ("build_parser", "main", "parse_listen_url")
+__all__ = ("build_parser", "main", "parse_listen_url", "tls_warnings")
 
 DEFAULT_LISTEN = "http://127.0.0.1:2379"
 
@@ -113,9 +123,80 @@ def build_parser() -> argparse.ArgumentParser:
         help="write to the data directory without fsync (survives a crash of the process, "
         "not of the machine)",
     )
+    serve.add_argument("--cert-file", default=None, help="the server's TLS certificate (PEM)")
+    serve.add_argument("--key-file", default=None, help="the server's TLS key (PEM)")
+    serve.add_argument(
+        "--trusted-ca-file",
+        default=None,
+        help="CA (PEM) that must have signed every client's certificate",
+    )
+    serve.add_argument(
+        "--client-cert-auth",
+        action="store_true",
+        help="require and verify client certificates (needs --trusted-ca-file)",
+    )
+    serve.add_argument(
+        "--tls-handshake-timeout",
+        type=float,
+        default=DEFAULT_HANDSHAKE_TIMEOUT,
+        help=f"seconds a client has to finish its TLS handshake (default "
+        f"{DEFAULT_HANDSHAKE_TIMEOUT:g})",
+    )
+    serve.add_argument(
+        "--tls-max-handshakes",
+        type=int,
+        default=DEFAULT_MAX_PENDING_HANDSHAKES,
+        help=f"connections that may wait for their TLS handshake at once; more are closed "
+        f"(default {DEFAULT_MAX_PENDING_HANDSHAKES})",
+    )
     _ctl.add_commands(commands)
     _snapshot_cli.add_commands(commands)
     return parser
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def tls_warnings(
+    urls: Sequence[str], *, cert_file: str | None, client_cert_auth: bool
+) -> list[str]:
+    """What ``serve`` warns about on stderr: plain HTTP on an address other than loopback
+    (etcd's insecure default, Trail of Bits TOB-ETCD-016), and, as etcd 3.4 warns, certificates
+    or ``--client-cert-auth`` that an ``http://`` URL ignores.
+
+    >>> tls_warnings(["http://127.0.0.1:2379"], cert_file=None, client_cert_auth=False)
+    []
+    >>> print(*tls_warnings(["http://10.0.0.5:2379"], cert_file=None, client_cert_auth=False))
+    etcdlite: warning: serving plain HTTP on http://10.0.0.5:2379, which is not a loopback address: anyone who can reach it can read and write every key (serve https:// with --cert-file and --key-file)
+    """
+    warnings = []
+    for url in urls:
+        if is_https(url):
+            continue
+        if cert_file is not None:
+            warnings.append(
+                f"etcdlite: warning: the scheme of client url {url} is HTTP while key and "
+                "certificate files are present; ignoring key and certificate files"
+            )
+        if client_cert_auth:
+            warnings.append(
+                f"etcdlite: warning: the scheme of client url {url} is HTTP while "
+                "--client-cert-auth is enabled; ignoring client cert auth for this url"
+            )
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if not _is_loopback(host):
+            warnings.append(
+                f"etcdlite: warning: serving plain HTTP on {url}, which is not a loopback "
+                "address: anyone who can reach it can read and write every key (serve "
+                "https:// with --cert-file and --key-file)"
+            )
+    return warnings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -127,9 +208,22 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         for url in urls + http_urls:
             parse_listen_url(url)
+        from .server._server import check_tls
+
+        check_tls(
+            urls + http_urls,
+            cert_file=args.cert_file,
+            key_file=args.key_file,
+            trusted_ca_file=args.trusted_ca_file,
+            client_cert_auth=args.client_cert_auth,
+        )
     except ValueError as exc:
         print(f"etcdlite: {exc}", file=sys.stderr)
         return 2
+    for warning in tls_warnings(
+        urls + http_urls, cert_file=args.cert_file, client_cert_auth=args.client_cert_auth
+    ):
+        print(warning, file=sys.stderr)
     from ._store import Store
 
     try:
@@ -167,15 +261,25 @@ def _run(
         stop.set()
 
     advertise = [u for u in (args.advertise_client_urls or "").split(",") if u] or None
-    server = Server(
-        store,
-        listen_client_urls=urls,
-        listen_client_http_urls=http_urls,
-        name=args.name,
-        advertise_client_urls=advertise,
-        peer_urls=[u for u in args.initial_advertise_peer_urls.split(",") if u],
-        max_request_bytes=args.max_request_bytes,
-    ).start()
+    try:
+        server = Server(
+            store,
+            listen_client_urls=urls,
+            listen_client_http_urls=http_urls,
+            name=args.name,
+            advertise_client_urls=advertise,
+            peer_urls=[u for u in args.initial_advertise_peer_urls.split(",") if u],
+            max_request_bytes=args.max_request_bytes,
+            cert_file=args.cert_file,
+            key_file=args.key_file,
+            trusted_ca_file=args.trusted_ca_file,
+            client_cert_auth=args.client_cert_auth,
+            tls_handshake_timeout=args.tls_handshake_timeout,
+            tls_max_handshakes=args.tls_max_handshakes,
+        ).start()
+    except (ValueError, OSError) as exc:  # ssl.SSLError: unreadable or mismatched TLS files
+        print(f"etcdlite: {exc}", file=sys.stderr)
+        return 2
     try:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)

@@ -25,7 +25,9 @@ back as JSON.
   a 405.
 * ``GET /version``, ``/health``, ``/metrics``; ``OPTIONS`` answers the CORS preflight etcd
   answers; another method on a gateway path is ``405``; an unknown path ``404``.
-* ``Authorization`` reaches the servicer as the gRPC ``authorization`` metadata.
+* ``Authorization`` reaches the servicer as the gRPC ``authorization`` metadata, and over
+  TLS the CN of the client's verified certificate as grpcio gives it, in
+  ``context.auth_context()["x509_common_name"]`` (:func:`._listen.client_common_name`).
 
 One thread serves one connection (the listener's), HTTP/1.1 keep-alive included; a stream
 takes one more thread to watch for the client hanging up, and the watch servicer its own
@@ -204,8 +206,11 @@ class Aborted(Exception):
 class CallContext:
     """The part of ``grpc.ServicerContext`` the servicers use, for one gateway call."""
 
-    def __init__(self, metadata: tuple[tuple[str, str], ...] = ()) -> None:
+    def __init__(
+        self, metadata: tuple[tuple[str, str], ...] = (), common_name: str | None = None
+    ) -> None:
         self._metadata = metadata
+        self._common_name = common_name
         self._lock = threading.Lock()
         self._ended = threading.Event()
         self._callbacks: list[Callable[[], object]] = []
@@ -243,6 +248,13 @@ class CallContext:
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         """The request's metadata: ``authorization`` from the HTTP header, if given."""
         return self._metadata
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        """As grpcio's: ``x509_common_name`` when the client presented a verified certificate
+        over TLS (the only property the gateway gives)."""
+        if self._common_name is None:
+            return {}
+        return {"x509_common_name": [self._common_name.encode()]}
 
     def time_remaining(self) -> float | None:
         """No deadline: the gateway sets none."""
@@ -385,9 +397,10 @@ class Gateway:
         self._closed = False
         self._handler = type("Handler", (_Handler,), {"gateway": self})
 
-    def handle(self, sock: socket.socket, address: Any) -> None:
-        """Serve HTTP/1.1 on ``sock`` until the client closes it (the caller closes it)."""
-        self._handler(sock, address, None)
+    def handle(self, sock: socket.socket, address: Any, common_name: str | None = None) -> None:
+        """Serve HTTP/1.1 on ``sock`` until the client closes it (the caller closes it);
+        ``common_name`` is the CN of the client's verified TLS certificate, if any."""
+        self._handler(sock, address, None, common_name)
 
     def begin(self, context: CallContext) -> bool:
         """Track a call so :meth:`close` ends it; ``False`` once closed."""
@@ -549,6 +562,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
     gateway: Gateway
 
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, common_name: str | None = None
+    ) -> None:
+        self.common_name = common_name  # before the base class serves the connection
+        super().__init__(request, client_address, server)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: etcd logs no access lines."""
 
@@ -646,7 +665,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self._not_found(path)
             return
-        context = CallContext(self._metadata())
+        context = CallContext(self._metadata(), self.common_name)
         if not self.gateway.begin(context):
             self._error(Aborted(14, "etcdserver: server stopped"))
             self.close_connection = True

@@ -15,29 +15,57 @@ one thread each way. ``docs/gateway.md`` gives what the relay costs, and
 Every thread and socket is tracked: :meth:`Listener.close` stops accepting, shuts every open
 connection down (which wakes the threads blocked on them) and joins the threads.
 
+TLS (``https://`` URLs, :class:`TLS`) is terminated where each protocol is served, never in
+the relay: grpcio serves TLS itself, on its private socket or on the client URLs it binds, so
+it verifies the client's certificate and gives it to the servicers; the gateway's connections
+are handshaken here with :mod:`ssl`. On a port serving both, the ClientHello tells them apart
+(:func:`._front.route_tls`): gRPC clients offer the ALPN protocol ``h2`` alone, HTTP clients
+(curl, urllib, requests) offer ``http/1.1``, which the gateway picks. An HTTP/1.1 connection is
+handed back still unread, so no TLS session ever crosses a process boundary. The decrypted
+bytes reach the gateway through a socket pair, copied by one thread per connection
+(:func:`pump`) that alone uses the TLS session: OpenSSL does not allow one session to be read
+and written from two threads at once, as the gateway's streams would. A client has
+``handshake_timeout`` seconds to send its ClientHello and finish the handshake, and at most
+``max_pending`` connections wait for theirs (in the front process, then in this one); past
+that, new connections are closed at once. ``docs/gateway.md`` ("TLS") says more.
+
 >>> parse_listen_url("http://127.0.0.1:0")
 ('127.0.0.1', 0)
->>> parse_listen_url("https://127.0.0.1:2379")
+>>> parse_listen_url("unix://x")
 Traceback (most recent call last):
-ValueError: only http:// client URLs are supported (TLS is not): 'https://127.0.0.1:2379'
+ValueError: only http:// and https:// client URLs are supported: 'unix://x'
 """
 
 from __future__ import annotations
 
+import select
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._front import GRPC_PREFACE, copy
+from ._front import GRPC_PREFACE, Pending, copy, route_tls
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ("FRONT_PROCESS", "GRPC_PREFACE", "Listener", "parse_listen_url")
+__all__ = (
+    "DEFAULT_HANDSHAKE_TIMEOUT",
+    "DEFAULT_MAX_PENDING_HANDSHAKES",
+    "FRONT_PROCESS",
+    "GRPC_PREFACE",
+    "TLS",
+    "Listener",
+    "client_common_name",
+    "is_https",
+    "parse_listen_url",
+    "pump",
+    "server_context",
+)
 
 #: Whether the accepting and relaying run in a front process (:mod:`._front`).
 FRONT_PROCESS: bool = hasattr(socket, "send_fds")
@@ -49,27 +77,188 @@ FRONT_STOP_SECONDS = 5.0
 ACCEPT_POLL_SECONDS = 0.25
 
 
+#: Seconds a client has to send its ClientHello, then to finish the TLS handshake.
+DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+#: Connections that may wait for their TLS handshake at once (per stage, see the module).
+DEFAULT_MAX_PENDING_HANDSHAKES = 128
+
+#: What :func:`pump` holds of one direction before it stops reading that side.
+_PUMP_BUFFER = 256 * 1024
+_PUMP_CHUNK = 64 * 1024
+
+
 def parse_listen_url(url: str) -> tuple[str, int]:
-    """``(host, port)`` of an ``http://host:port`` client URL (etcd's flag syntax)."""
+    """``(host, port)`` of an ``http://host:port`` or ``https://host:port`` client URL (etcd's
+    flag syntax)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "http":
-        raise ValueError(f"only http:// client URLs are supported (TLS is not): {url!r}")
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"only http:// and https:// client URLs are supported: {url!r}")
     if parts.hostname is None or parts.port is None or parts.path not in ("", "/"):
-        raise ValueError(f"a client URL is http://host:port, not {url!r}")
+        raise ValueError(f"a client URL is {parts.scheme}://host:port, not {url!r}")
     return parts.hostname, parts.port
+
+
+def is_https(url: str) -> bool:
+    """Whether a client URL serves TLS."""
+    return urllib.parse.urlsplit(url).scheme == "https"
+
+
+class TLS(NamedTuple):
+    """How a :class:`Listener` serves TLS: the gateway's context (:func:`server_context`), the
+    handshake timeout in seconds and the cap on connections waiting for theirs."""
+
+    context: ssl.SSLContext
+    handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT
+    max_pending: int = DEFAULT_MAX_PENDING_HANDSHAKES
+
+
+def server_context(
+    cert_file: str, key_file: str, trusted_ca_file: str | None = None
+) -> ssl.SSLContext:
+    """The gateway's TLS context: TLS 1.2 and later with Python's default (modern) ciphers,
+    ALPN ``http/1.1``, no renegotiation; with ``trusted_ca_file``, every client must present a
+    certificate that CA signed (as etcd requires one whenever ``--trusted-ca-file`` is given).
+    Unreadable or mismatched files raise :class:`OSError` (:class:`ssl.SSLError`)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_RENEGOTIATION
+    context.load_cert_chain(cert_file, key_file)
+    if trusted_ca_file is not None:
+        context.load_verify_locations(cafile=trusted_ca_file)
+        context.verify_mode = ssl.CERT_REQUIRED
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def client_common_name(context: Any) -> str | None:
+    """The common name (CN) of the verified certificate the client of a call presented, or
+    ``None``: what etcd takes as the user name under ``--client-cert-auth``.
+
+    ``context`` is the servicer's ``grpc.ServicerContext`` (grpcio's ``auth_context()``
+    carries ``x509_common_name``) or the gateway's call context, which answers the same.
+    """
+    names = context.auth_context().get("x509_common_name")
+    return names[0].decode() if names else None
+
+
+def _common_name(peer: Any) -> str | None:
+    """The last CN of a verified certificate's subject (``SSLSocket.getpeercert()``), as Go's
+    ``pkix.Name.CommonName`` is."""
+    common_name = None
+    for attributes in (peer or {}).get("subject", ()):
+        for name, value in attributes:
+            if name == "commonName":
+                common_name = value
+    return common_name
 
 
 def _shutdown(sock: socket.socket) -> None:
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        # the plain socket's method: an SSLSocket's own would drop its TLS state first, under
+        # the thread that may be using it
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
     except OSError:
         pass
 
 
+def pump(secure: ssl.SSLSocket, plain: socket.socket) -> None:
+    """Copy between the handshaken ``secure`` and ``plain`` both ways, in this one thread,
+    until ``plain`` ends (its last bytes sent on) or either fails; the client ending ends
+    ``plain``'s sending side. Leaves both sockets shut down."""
+    secure.setblocking(False)
+    plain.setblocking(False)
+    to_plain = bytearray()
+    to_secure = bytearray()
+    writing: bytes = b""  # what a TLS write that could not finish is retried with, unchanged
+    reading_secure = reading_plain = True
+    ended = False  # the client's end was passed on
+    poller = select.poll()
+    registered: dict[int, int] = {}
+
+    def want(sock: socket.socket, events: int) -> None:
+        fd = sock.fileno()
+        if registered.get(fd) != events:
+            if fd in registered and events:
+                poller.modify(fd, events)
+            elif fd in registered:
+                poller.unregister(fd)
+            elif events:
+                poller.register(fd, events)
+            if events:
+                registered[fd] = events
+            else:
+                registered.pop(fd, None)
+
+    try:
+        while reading_plain or to_secure or writing:
+            read_secure = reading_secure and len(to_plain) < _PUMP_BUFFER
+            if not (read_secure and secure.pending()):
+                want(
+                    secure,
+                    (select.POLLIN if read_secure else 0)
+                    | (select.POLLOUT if to_secure or writing else 0),
+                )
+                want(
+                    plain,
+                    (select.POLLIN if reading_plain and len(to_secure) < _PUMP_BUFFER else 0)
+                    | (select.POLLOUT if to_plain else 0),
+                )
+                if not registered:
+                    break
+                poller.poll()
+            if read_secure:
+                try:
+                    data = secure.recv(_PUMP_CHUNK)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    data = None
+                except ssl.SSLZeroReturnError:
+                    data = b""
+                if data is not None:
+                    if data:
+                        to_plain += data
+                    else:
+                        reading_secure = False
+            if reading_plain and len(to_secure) < _PUMP_BUFFER:
+                try:
+                    data = plain.recv(_PUMP_CHUNK)
+                except BlockingIOError:
+                    data = None
+                if data is not None:
+                    if data:
+                        to_secure += data
+                    else:
+                        reading_plain = False
+            if to_plain:
+                try:
+                    del to_plain[: plain.send(to_plain)]
+                except BlockingIOError:
+                    pass
+            if not reading_secure and not to_plain and not ended:
+                plain.shutdown(socket.SHUT_WR)  # the client is done: the gateway sees the end
+                ended = True
+            if to_secure or writing:
+                if not writing:
+                    writing = bytes(to_secure[:_PUMP_CHUNK])
+                    del to_secure[:_PUMP_CHUNK]
+                try:
+                    sent = secure.send(writing)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    sent = 0
+                writing = writing[sent:]
+    except OSError:
+        pass
+    finally:
+        _shutdown(secure)
+        _shutdown(plain)
+
+
 class Listener:
     """Accepts on ``addresses``: HTTP/2 goes to the gRPC server at ``grpc_path`` (a unix
-    socket's address, ``"\\0name"`` for an abstract one), everything else to ``serve_http``;
-    with ``grpc_path=None`` everything is HTTP."""
+    socket's address, ``"\\0name"`` for an abstract one), everything else to ``serve_http``
+    (with the connection and the client's address); with ``grpc_path=None`` everything is
+    HTTP. With ``tls``, every address serves TLS: gRPC's connections are relayed still
+    encrypted (the gRPC server serves TLS too), HTTP ones are handshaken here and go to
+    ``serve_https`` (with the client certificate's CN too, or ``None``)."""
 
     def __init__(
         self,
@@ -77,10 +266,17 @@ class Listener:
         *,
         serve_http: Callable[[socket.socket, Any], None],
         grpc_path: str | None,
+        tls: TLS | None = None,
+        serve_https: Callable[[socket.socket, Any, str | None], None] | None = None,
         front_process: bool = FRONT_PROCESS,
     ) -> None:
+        if tls is not None and serve_https is None:
+            raise ValueError("a TLS listener needs serve_https")
         self._serve_http = serve_http
+        self._serve_https_conn = serve_https
         self._grpc_path = grpc_path
+        self._tls = tls
+        self._pending = Pending(tls.max_pending if tls is not None else 0)
         self._front_process = front_process and grpc_path is not None
         self._front: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
@@ -116,9 +312,19 @@ class Listener:
         assert self._grpc_path is not None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = [theirs.fileno(), *(sock.fileno() for sock in self._listening)]
+        tls = self._tls
         try:
             self._front = subprocess.Popen(
-                [sys.executable, "-I", "-S", _FRONT, str(fds[0]), self._grpc_path.encode().hex()]
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    _FRONT,
+                    str(fds[0]),
+                    self._grpc_path.encode().hex(),
+                    repr(tls.handshake_timeout) if tls is not None else "0",
+                    str(tls.max_pending) if tls is not None else "0",
+                ]
                 + [str(fd) for fd in fds[1:]],
                 pass_fds=fds,
                 stdin=subprocess.DEVNULL,
@@ -161,11 +367,60 @@ class Listener:
 
     def _serve_http_conn(self, conn: socket.socket, address: Any) -> None:
         try:
-            self._serve_http(conn, address)
+            if self._tls is not None:
+                self._serve_https(conn, address, self._tls)
+            else:
+                self._serve_http(conn, address)
         except OSError:
             pass
         finally:
             self._forget(conn)
+
+    def _serve_https(self, conn: socket.socket, address: Any, tls: TLS) -> None:
+        """Handshake (within the timeout, if fewer than ``max_pending`` are), then serve the
+        gateway on a socket pair that :func:`pump` copies to and from the TLS session."""
+        if not self._pending.enter():
+            return
+        secure: ssl.SSLSocket | None = None
+        try:
+            conn.settimeout(tls.handshake_timeout)
+            secure = tls.context.wrap_socket(
+                conn, server_side=True, do_handshake_on_connect=False
+            )  # ``conn`` is detached: ``secure`` has its descriptor now
+            if not self._track(secure):
+                secure.close()
+                return
+            secure.do_handshake()
+        except OSError:  # ssl.SSLError and TimeoutError among them
+            if secure is not None:
+                self._forget(secure)
+            return
+        finally:
+            self._pending.leave()
+        common_name = _common_name(secure.getpeercert())
+        ours, theirs = socket.socketpair()
+        if not (self._track(ours) and self._track(theirs)):  # closing
+            for sock in (ours, theirs, secure):
+                self._forget(sock)
+            return
+
+        def run_pump() -> None:
+            try:
+                pump(secure, ours)
+            finally:
+                self._forget(ours)
+                self._forget(secure)
+
+        if not self._spawn(run_pump, name="etcdlite-tls"):
+            self._forget(ours)
+            self._forget(secure)
+            self._forget(theirs)
+            return
+        assert self._serve_https_conn is not None
+        try:
+            self._serve_https_conn(theirs, address, common_name)
+        finally:
+            self._forget(theirs)
 
     def _spawn(self, target: Callable[..., None], *args: Any, name: str) -> bool:
         def run() -> None:
@@ -213,7 +468,14 @@ class Listener:
 
     def _serve(self, conn: socket.socket, address: Any) -> None:
         try:
-            if self._grpc_path is not None and self._is_http2(conn):
+            if self._tls is not None:
+                route = "http" if self._grpc_path is None else self._route_tls(conn, self._tls)
+                if route == "grpc":
+                    assert self._grpc_path is not None
+                    self._relay(conn, self._grpc_path)
+                elif route == "http":
+                    self._serve_https(conn, address, self._tls)
+            elif self._grpc_path is not None and self._is_http2(conn):
                 self._relay(conn, self._grpc_path)
             else:
                 self._serve_http(conn, address)
@@ -221,6 +483,14 @@ class Listener:
             pass
         finally:
             self._forget(conn)
+
+    def _route_tls(self, conn: socket.socket, tls: TLS) -> str:
+        if not self._pending.enter():
+            return "drop"
+        try:
+            return route_tls(conn, tls.handshake_timeout)
+        finally:
+            self._pending.leave()
 
     @staticmethod
     def _is_http2(conn: socket.socket) -> bool:

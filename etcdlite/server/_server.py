@@ -17,6 +17,15 @@ its own and gRPC binds the client URLs directly, with no relay.
 The gRPC receive limit is ``max_request_bytes`` + 512 KiB, as etcd sets it, so an oversize
 request is refused by the transport with RESOURCE_EXHAUSTED before it reaches the Store; the
 gateway refuses the same requests with the same message.
+
+TLS: ``https://`` URLs, with ``cert_file`` and ``key_file`` (etcd's ``--cert-file``,
+``--key-file``). grpcio serves TLS for gRPC (``grpc.ssl_server_credentials``, also on its
+private socket, so the relay only ever carries encrypted bytes), Python's :mod:`ssl` for the
+gateway (:mod:`._listen` says how one port serves both). With ``trusted_ca_file`` every client
+must present a certificate that CA signed, as etcd requires; ``client_cert_auth`` (etcd's
+``--client-cert-auth``) asks for that and so needs ``trusted_ca_file``. A servicer reads the
+CN of the client's certificate with :func:`._listen.client_common_name` (grpcio's
+``context.auth_context()["x509_common_name"]``, which the gateway's context answers too).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
@@ -34,10 +44,19 @@ import grpc
 from .._store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, ETCD_VERSIONS, Store
 from .._watch import GRPC_OVERHEAD_BYTES
 from ._gateway import Gateway
-from ._listen import Listener, parse_listen_url
+from ._listen import (
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_MAX_PENDING_HANDSHAKES,
+    TLS,
+    Listener,
+    is_https,
+    parse_listen_url,
+    server_context,
+)
 from ._services import MemberInfo, add_services, make_servicers
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Sequence
     from types import TracebackType
 
@@ -50,16 +69,65 @@ DEFAULT_PEER_URLS = ("http://localhost:2380",)
 ABSTRACT_SOCKETS: bool = sys.platform == "linux"
 
 
+def check_tls(
+    urls: Sequence[str],
+    *,
+    cert_file: str | None,
+    key_file: str | None,
+    trusted_ca_file: str | None,
+    client_cert_auth: bool,
+) -> None:
+    """Refuse what cannot be served, with etcd's message where etcd has one: an ``https://``
+    URL without ``cert_file`` and ``key_file``, one of them without the other,
+    ``client_cert_auth`` without ``trusted_ca_file`` (:class:`ValueError`).
+
+    >>> check_tls(["https://127.0.0.1:2379"], cert_file=None, key_file=None,
+    ...           trusted_ca_file=None, client_cert_auth=False)
+    Traceback (most recent call last):
+    ValueError: TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme
+    """
+    if (cert_file is None) != (key_file is None):
+        raise ValueError("--cert-file and --key-file go together: give both or neither")
+    if client_cert_auth and trusted_ca_file is None:
+        raise ValueError(
+            "--client-cert-auth needs --trusted-ca-file (the CA client certificates are "
+            "checked against)"
+        )
+    for url in urls:
+        if is_https(url) and cert_file is None:
+            raise ValueError(
+                f"TLS key/cert (--cert-file, --key-file) must be provided for client url {url}"
+                " with HTTPS scheme"
+            )
+
+
+def _scheme(urls: Sequence[str], what: str) -> bool:
+    """Whether ``urls`` are ``https://``; all of them or none must be."""
+    secure = {is_https(url) for url in urls}
+    if len(secure) > 1:
+        raise ValueError(f"{what} must be all http:// or all https://: {', '.join(urls)}")
+    return secure == {True}
+
+
 class Server:
     """etcd's gRPC API and JSON gateway in front of a :class:`~etcdlite.Store`; build it with
     :func:`serve`.
 
-    ``listen_client_urls`` (``http://host:port``, port 0 picks one) serve gRPC and the gateway;
-    without it, ``host`` and ``port`` make the one URL. ``listen_client_http_urls`` serve the
-    gateway alone, and then the client URLs serve gRPC alone. ``address`` is the first client
-    URL's ``"host:port"`` (the port actually bound), ``client_urls`` and ``http_urls`` every URL
-    served. Use it as a context manager, or call :meth:`stop`. A store the server created is
-    closed with it; a store passed in is left open.
+    ``listen_client_urls`` (``http://host:port`` or ``https://host:port``, port 0 picks one)
+    serve gRPC and the gateway; without it, ``host`` and ``port`` make the one URL (plain
+    HTTP). ``listen_client_http_urls`` serve the gateway alone, and then the client URLs serve
+    gRPC alone. ``address`` is the first client URL's ``"host:port"`` (the port actually
+    bound), ``client_urls`` and ``http_urls`` every URL served. Use it as a context manager, or
+    call :meth:`stop`. A store the server created is closed with it; a store passed in is left
+    open.
+
+    TLS (``https://`` URLs): ``cert_file`` and ``key_file`` (PEM) are the server's
+    certificate and key, ``trusted_ca_file`` the CA whose certificate every client must
+    present (``client_cert_auth`` requires it). TLS 1.2 and later only. A client has
+    ``tls_handshake_timeout`` seconds to complete its handshake; at most
+    ``tls_max_handshakes`` connections wait for theirs at once. The client URLs are all
+    ``http://`` or all ``https://``, and so are the HTTP URLs (each group may differ).
+    Certificates given with only ``http://`` URLs are not used, as etcd ignores them.
     """
 
     def __init__(
@@ -76,9 +144,43 @@ class Server:
         max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         max_workers: int = 256,
+        cert_file: str | None = None,
+        key_file: str | None = None,
+        trusted_ca_file: str | None = None,
+        client_cert_auth: bool = False,
+        tls_handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+        tls_max_handshakes: int = DEFAULT_MAX_PENDING_HANDSHAKES,
     ) -> None:
-        client = [parse_listen_url(u) for u in listen_client_urls or (f"http://{host}:{port}",)]
+        client_urls = tuple(listen_client_urls or (f"http://{host}:{port}",))
+        check_tls(
+            (*client_urls, *listen_client_http_urls),
+            cert_file=cert_file,
+            key_file=key_file,
+            trusted_ca_file=trusted_ca_file,
+            client_cert_auth=client_cert_auth,
+        )
+        if not tls_handshake_timeout > 0 or tls_max_handshakes < 1:
+            raise ValueError(
+                "tls_handshake_timeout must be positive and tls_max_handshakes at least 1"
+            )
+        client_tls = _scheme(client_urls, "the client URLs")
+        http_tls = _scheme(listen_client_http_urls, "the client HTTP URLs")
+        client = [parse_listen_url(u) for u in client_urls]
         http = [parse_listen_url(u) for u in listen_client_http_urls]
+        tls: TLS | None = None
+        credentials: grpc.ServerCredentials | None = None
+        if cert_file is not None and key_file is not None and (client_tls or http_tls):
+            tls = TLS(
+                server_context(cert_file, key_file, trusted_ca_file),
+                tls_handshake_timeout,
+                tls_max_handshakes,
+            )
+            ca = Path(trusted_ca_file).read_bytes() if trusted_ca_file is not None else None
+            credentials = grpc.ssl_server_credentials(
+                [(Path(key_file).read_bytes(), Path(cert_file).read_bytes())],
+                root_certificates=ca,
+                require_client_auth=ca is not None,
+            )
         self._own_store = store is None
         if store is None:
             store = Store(max_txn_ops=max_txn_ops, max_request_bytes=max_request_bytes)
@@ -87,31 +189,46 @@ class Server:
             max_workers=max_workers, thread_name_prefix="etcdlite-grpc"
         )
         receive_limit = max_request_bytes + GRPC_OVERHEAD_BYTES
-        self._server = grpc.server(
-            self._executor,
-            options=[
-                ("grpc.max_receive_message_length", receive_limit),
-                ("grpc.max_send_message_length", 2**31 - 1),
-            ],
-        )
+        options: list[tuple[str, int]] = [
+            ("grpc.max_receive_message_length", receive_limit),
+            ("grpc.max_send_message_length", 2**31 - 1),
+        ]
+        if tls is not None:
+            options.append(("grpc.server_handshake_timeout_ms", int(tls_handshake_timeout * 1000)))
+        self._server = grpc.server(self._executor, options=options)
         self._listener: Listener | None = None
         self._socket_dir: str | None = None
         self._stopped = True
+        grpc_credentials = credentials if client_tls else None
         try:
             if http:
-                client = [(h, self._bind_grpc(f"{h}:{p}")) for h, p in client]
-                self._listener = Listener(http, serve_http=self._serve_http, grpc_path=None)
+                client = [(h, self._bind_grpc(f"{h}:{p}", grpc_credentials)) for h, p in client]
+                self._listener = Listener(
+                    http,
+                    serve_http=self._serve_http,
+                    grpc_path=None,
+                    tls=tls if http_tls else None,
+                    serve_https=self._serve_https,
+                )
                 http = self._listener.addresses
             else:
-                grpc_path = self._bind_private_grpc()
-                self._listener = Listener(client, serve_http=self._serve_http, grpc_path=grpc_path)
+                grpc_path = self._bind_private_grpc(grpc_credentials)
+                self._listener = Listener(
+                    client,
+                    serve_http=self._serve_http,
+                    grpc_path=grpc_path,
+                    tls=tls if client_tls else None,
+                    serve_https=self._serve_https,
+                )
                 client = self._listener.addresses
         except BaseException:
             self._cleanup()
             raise
-        self.client_urls = tuple(f"http://{h}:{p}" for h, p in client)
-        self.http_urls = tuple(f"http://{h}:{p}" for h, p in http)
-        self.address = self.client_urls[0].removeprefix("http://")
+        client_scheme = "https" if client_tls else "http"
+        self.client_urls = tuple(f"{client_scheme}://{h}:{p}" for h, p in client)
+        http_scheme = "https" if http_tls else "http"
+        self.http_urls = tuple(f"{http_scheme}://{h}:{p}" for h, p in http)
+        self.address = self.client_urls[0].split("://", 1)[1]
         advertise = tuple(advertise_client_urls or self.client_urls)
         version = ETCD_VERSIONS[store.compat]
         services = make_servicers(store, MemberInfo(name, tuple(peer_urls), advertise))
@@ -119,29 +236,36 @@ class Server:
         self._gateway = Gateway(store, services, version=version, receive_limit=receive_limit)
         self._stopped = False
 
-    def _bind_grpc(self, target: str) -> int:
-        bound = self._server.add_insecure_port(target)
+    def _bind_grpc(self, target: str, credentials: grpc.ServerCredentials | None) -> int:
+        if credentials is None:
+            bound = self._server.add_insecure_port(target)
+        else:
+            bound = self._server.add_secure_port(target, credentials)
         if not bound:
             raise OSError(f"cannot listen on {target}")
         return int(bound)
 
-    def _bind_private_grpc(self) -> str:
-        """Bind gRPC to a unix socket only the relay uses; its address for ``connect``.
+    def _bind_private_grpc(self, credentials: grpc.ServerCredentials | None) -> str:
+        """Bind gRPC to a unix socket only the relay uses; its address for ``connect``. With
+        ``credentials`` it serves TLS: the relay passes the client's TLS session through.
 
         On Linux it is an abstract socket, which leaves nothing on disk even if the process is
         killed; elsewhere a socket file in a private temporary directory.
         """
         if ABSTRACT_SOCKETS:
             name = f"etcdlite-{os.getpid()}-{secrets.token_hex(8)}"
-            self._bind_grpc(f"unix-abstract:{name}")
+            self._bind_grpc(f"unix-abstract:{name}", credentials)
             return f"\0{name}"
         self._socket_dir = tempfile.mkdtemp(prefix="etcdlite-")
         path = os.path.join(self._socket_dir, "grpc.sock")
-        self._bind_grpc(f"unix:{path}")
+        self._bind_grpc(f"unix:{path}", credentials)
         return path
 
-    def _serve_http(self, sock: object, address: object) -> None:
-        self._gateway.handle(sock, address)  # type: ignore[arg-type]
+    def _serve_http(self, sock: socket.socket, address: object) -> None:
+        self._gateway.handle(sock, address)
+
+    def _serve_https(self, sock: socket.socket, address: object, common_name: str | None) -> None:
+        self._gateway.handle(sock, address, common_name)
 
     def _cleanup(self) -> None:
         if self._listener is not None:
@@ -203,11 +327,18 @@ def serve(
     max_txn_ops: int = DEFAULT_MAX_TXN_OPS,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     max_workers: int = 256,
+    cert_file: str | None = None,
+    key_file: str | None = None,
+    trusted_ca_file: str | None = None,
+    client_cert_auth: bool = False,
+    tls_handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
+    tls_max_handshakes: int = DEFAULT_MAX_PENDING_HANDSHAKES,
 ) -> Server:
     """Serve etcd's gRPC API and JSON gateway for ``store`` (a new in-memory Store if
     ``None``): a started :class:`Server`. ``port=0`` picks a free port; ``server.address`` says
     which. ``listen_client_urls`` and ``listen_client_http_urls`` are etcd's flags (see
-    :class:`Server`).
+    :class:`Server`), and so are the TLS options (``https://`` URLs with ``cert_file``,
+    ``key_file``, ``trusted_ca_file``, ``client_cert_auth``).
 
     ``max_txn_ops`` and ``max_request_bytes`` configure the store this creates (a store passed
     in keeps its own); ``max_request_bytes`` + 512 KiB is also the gRPC receive limit, so with
@@ -229,4 +360,10 @@ def serve(
         max_txn_ops=max_txn_ops,
         max_request_bytes=max_request_bytes,
         max_workers=max_workers,
+        cert_file=cert_file,
+        key_file=key_file,
+        trusted_ca_file=trusted_ca_file,
+        client_cert_auth=client_cert_auth,
+        tls_handshake_timeout=tls_handshake_timeout,
+        tls_max_handshakes=tls_max_handshakes,
     ).start()
