@@ -70,7 +70,8 @@ class Oracle:
         for kv in store.get("t/", prefix=True).kvs:
             groups.setdefault(kv.key.rsplit(b"/", 1)[0], []).append(kv.mod_revision)
         for key, revs in groups.items():
-            assert len(revs) == 3 and len(set(revs)) == 1, (key, revs)
+            assert len(revs) == 3, (key, revs)
+            assert len(set(revs)) == 1, (key, revs)
         store._check()
 
 
@@ -117,7 +118,9 @@ def crash_loop(path: Path, cycles: int, budget: float, seed: int) -> int:
     while done < cycles and time.monotonic() < deadline:
         crash_cycle(path, oracle, rng)
         done += 1
-    assert oracle.puts and oracle.txns and oracle.leases, "the children acknowledged too little"
+    assert oracle.puts, "the children acknowledged no put"
+    assert oracle.txns, "the children acknowledged no txn"
+    assert oracle.leases, "the children acknowledged no lease grant"
     return done
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
 import stat
@@ -16,7 +15,14 @@ import pytest
 from etcdlite import Op, Store
 from etcdlite._persist._datadir import RecoveryWarning
 from etcdlite._persist._snapshot import SnapshotError
-from etcdlite.errors import DataCorruptError, DataDirError, StoppedError
+from etcdlite.errors import (
+    DataCorruptError,
+    DataDirError,
+    InvalidAuthTokenError,
+    NoSpaceError,
+    PermissionDeniedError,
+    StoppedError,
+)
 from etcdlite.testing import FakeClock
 
 from ._workload import play, reference_hashes
@@ -92,9 +98,11 @@ def test_alarms_survive_restart(tmp_path: Path) -> None:
 
 
 def test_nospace_alarm_raised_by_the_quota_survives(tmp_path: Path) -> None:
-    with Store(data_dir=tmp_path, quota_backend_bytes=400) as store:
-        with pytest.raises(Exception, match="database space exceeded"):
-            store.put("k", "v" * 500)
+    with (
+        Store(data_dir=tmp_path, quota_backend_bytes=400) as store,
+        pytest.raises(NoSpaceError, match="database space exceeded"),
+    ):
+        store.put("k", "v" * 500)
     with Store(data_dir=tmp_path) as again:
         assert [a.alarm.name for a in again.alarm_list().alarms] == ["NOSPACE"]
 
@@ -132,7 +140,7 @@ def test_second_store_on_a_data_dir_is_refused(tmp_path: Path) -> None:
             Store(data_dir=tmp_path)
         code = f"import etcdlite; etcdlite.Store(data_dir={str(tmp_path)!r})"
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
         )
         assert out.returncode != 0
         assert "in use by another store or process" in out.stderr
@@ -270,26 +278,31 @@ def test_bit_flips_in_the_log_never_read_back_wrong(tmp_path: Path) -> None:
         (seg,) = segments(path)
         seg.write_bytes(flip(data, bit))
         in_last = bit // 8 >= ends[-2]
+        refused: DataCorruptError | None = None
         try:
             with pytest.warns(RecoveryWarning) if in_last else _no_warning():
                 store = Store(data_dir=path)
         except DataCorruptError as exc:
-            assert not in_last
-            assert exc.path == str(seg) and 0 <= exc.offset < len(data)
-            assert f"offset {exc.offset}" in str(exc) and "repair=True" in str(exc)
-            outcomes["refused"] += 1
-            with (
-                pytest.warns(RecoveryWarning, match="repair dropped"),
-                Store(data_dir=path, repair=True) as repaired,
-            ):
-                check_prefix(repaired)
-                assert repaired.revision < max(HASHES)
-        else:
+            refused = exc
+        if refused is None:
             with store:
                 check_prefix(store)  # the last entry's damage reads as a torn write: cut
             outcomes["cut"] += 1
+        else:
+            assert not in_last
+            assert refused.path == str(seg)
+            assert 0 <= refused.offset < len(data)
+            assert f"offset {refused.offset}" in str(refused)
+            assert "repair=True" in str(refused)
+            outcomes["refused"] += 1
+            with pytest.warns(RecoveryWarning, match="repair dropped"):
+                repaired = Store(data_dir=path, repair=True)
+            with repaired:
+                check_prefix(repaired)
+                assert repaired.revision < max(HASHES)
         shutil.rmtree(path)
-    assert outcomes["refused"] > 100 and outcomes["cut"] > 0
+    assert outcomes["refused"] > 100
+    assert outcomes["cut"] > 0
 
 
 class _no_warning:
@@ -306,9 +319,11 @@ def test_repair_sets_later_segments_aside(tmp_path: Path) -> None:
     (first,) = segments(tmp_path)
     data = first.read_bytes()
     first.write_bytes(flip(data, 8 * 20))  # inside the first entry
-    with pytest.raises(DataCorruptError, match="checksum mismatch|bad frame length"):
+    with pytest.raises(DataCorruptError, match=r"checksum mismatch|bad frame length"):
         Store(data_dir=tmp_path)
-    with pytest.warns(RecoveryWarning), Store(data_dir=tmp_path, repair=True) as store:
+    with pytest.warns(RecoveryWarning):
+        store = Store(data_dir=tmp_path, repair=True)
+    with store:
         assert store.revision == 1
         store.put("fresh", "start")
     assert (tmp_path / (first.name + ".broken")).exists()
@@ -323,7 +338,7 @@ def test_missing_segment_is_refused(tmp_path: Path) -> None:
     segs[-1].rename(moved)  # the segment after the newest snapshot
     with pytest.raises(DataCorruptError, match="the log segment after the snapshot is missing"):
         Store(data_dir=tmp_path)
-    sorted(tmp_path.glob("*.snap"))[-1].unlink()  # back to the previous snapshot, with a gap:
+    max(tmp_path.glob("*.snap")).unlink()  # back to the previous snapshot, with a gap:
     later = int(segs[-1].stem, 16) + 5
     moved.rename(tmp_path / f"{later:016x}.wal")
     with pytest.raises(DataCorruptError, match=f"log segment {int(segs[-1].stem, 16)} is missing"):
@@ -448,9 +463,14 @@ def test_member_file_damage_is_named(tmp_path: Path) -> None:
 def test_concurrent_writers_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from etcdlite._persist import _files
 
-    fsyncs = []
+    fsyncs: list[int] = []
     real = _files.Files.fsync
-    monkeypatch.setattr(_files.Files, "fsync", lambda self, fd: (fsyncs.append(fd), real(self, fd)))
+
+    def counting(self: _files.Files, fd: int) -> None:
+        fsyncs.append(fd)
+        real(self, fd)
+
+    monkeypatch.setattr(_files.Files, "fsync", counting)
     with Store(data_dir=tmp_path) as store:
         before = len(fsyncs)
 
@@ -465,3 +485,43 @@ def test_concurrent_writers_share_fsyncs(tmp_path: Path, monkeypatch: pytest.Mon
             t.join(60)
         assert store.revision == 401
         assert len(fsyncs) - before <= 0.8 * 400  # group commit: writers shared fsyncs
+
+
+def test_auth_survives_restart_and_no_password_is_ever_written(tmp_path: Path) -> None:
+    secret = "correct-horse-battery-staple-7f3a"
+    with Store(data_dir=tmp_path, password_hash_cost=1, snapshot_count=3) as store:
+        store.user_add("root", secret)
+        store.user_grant_role("root", "root")
+        store.role_add("reader")
+        store.role_grant_permission("reader", "app/", perm_type="read", prefix=True)
+        store.user_add("alice", secret + "-alice")
+        store.user_grant_role("alice", "reader")
+        store.auth_enable()
+        token = store.authenticate("alice", secret + "-alice").token
+        store.user_change_password("alice", secret + "-new")
+        store.put("app/x", "1")
+    files = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert secret.encode() not in files
+    assert b"correct-horse" not in files
+    with Store(data_dir=tmp_path, password_hash_cost=1) as again:
+        status = again.auth_status()
+        assert status.enabled
+        assert again.user_get("alice").roles == ("reader",)
+        alice = again.as_user("alice", secret + "-new")
+        assert alice.get("app/x").kvs[0].value == b"1"
+        with pytest.raises(PermissionDeniedError):
+            alice.put("app/x", "2")
+        with pytest.raises(InvalidAuthTokenError):  # tokens live in memory only, as etcd's
+            again.with_token(token).get("app/x")
+        assert again.as_user("root", secret).user_list().users == ("alice", "root")
+
+
+def test_restored_snapshot_keeps_auth(tmp_path: Path) -> None:
+    with Store(password_hash_cost=1) as store:
+        store.user_add("root", "pw")
+        store.user_grant_role("root", "root")
+        store.auth_enable()
+        data = b"".join(store.snapshot())
+    with Store.restore([data], data_dir=tmp_path, password_hash_cost=1) as copy:
+        assert copy.auth_status().enabled
+        assert copy.as_user("root", "pw").auth_status().enabled

@@ -75,20 +75,24 @@ def run(path: Path, files: FaultyFiles, monkeypatch: pytest.MonkeyPatch, fsync: 
         return 1
     finally:
         monkeypatch.undo()
+    failure: DataDirError | None = None
     try:
         play(store, COUNT, after=lambda: acked.append(store.revision))
     except DataDirError as exc:
-        assert isinstance(exc.__cause__, OSError)
-        assert os.strerror(files.code) in str(exc)
+        failure = exc
+    if failure is not None:
+        assert isinstance(failure.__cause__, OSError)
+        assert os.strerror(files.code) in str(failure)
         with pytest.raises(StoppedError):
             store.put("after", "failure")
         with pytest.raises(StoppedError):
             store.get("k1")
-    finally:
-        try:
-            store.close()
-        except DataDirError as exc:  # the fault hit the final fsync
-            assert isinstance(exc.__cause__, OSError)
+    closing: DataDirError | None = None
+    try:
+        store.close()
+    except DataDirError as exc:  # the fault hit the final fsync
+        closing = exc
+    assert closing is None or isinstance(closing.__cause__, OSError)
     return acked[-1]
 
 
@@ -105,12 +109,10 @@ def test_every_injected_error_stops_cleanly_and_loses_nothing_acknowledged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: str
 ) -> None:
     calls = calls_of_a_clean_run(tmp_path, monkeypatch, fsync)
-    assert (
-        calls["write"] > 5
-        and calls["fsync"] > 5
-        and calls["rename"] > 3
-        and calls["open_append"] > 2
-    )
+    assert calls["write"] > 5
+    assert calls["fsync"] > 5
+    assert calls["rename"] > 3
+    assert calls["open_append"] > 2
     cases = [
         (op, nth, code, partial)
         for op in OPS
@@ -136,7 +138,7 @@ def test_every_injected_error_stops_cleanly_and_loses_nothing_acknowledged(
 def test_a_failed_open_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = FaultyFiles("open_append", 1, errno.EACCES)
     monkeypatch.setattr(_journal, "Files", lambda: files)
-    with pytest.raises(DataDirError, match="cannot open the data directory .*Permission denied"):
+    with pytest.raises(DataDirError, match=r"cannot open the data directory .*Permission denied"):
         Store(data_dir=tmp_path)
     monkeypatch.undo()
     with Store(data_dir=tmp_path) as store:  # nothing held on to: the lock was released
