@@ -1462,6 +1462,9 @@ class Store(AuthMethods):
             raise
         self._journal = journal
         self._journal_open = True
+        if journal.waits:
+            assert journal.wal is not None
+            journal.wal.after_sync = self._publish
 
     def _install(self, state: State | None, entries: list[Any]) -> None:
         """Load a snapshot's state and replay log entries into this (fresh) store."""
@@ -1526,17 +1529,17 @@ class Store(AuthMethods):
         except OSError as exc:
             with self._lock:
                 self._fail_stop(exc)
-        held = self._held
-        if held and held[0][0] <= journal.synced:
-            self._publish()
         if journal.snapshot_due:
             self._take_snapshot()
 
     def _publish(self) -> None:
-        """Hand the writes the log has synced to the watchers, in revision order."""
+        """Hand the writes the log has synced to the watchers, in revision order (called by
+        each fsync leader for its group, and after a snapshot's rotation)."""
         journal = self._journal
         assert journal is not None
         assert journal.wal is not None
+        if not self._held or self._held[0][0] > journal.wal.synced:
+            return  # nothing newly synced (another leader published it)
         with self._lock:
             held = self._held
             synced = journal.wal.synced

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Literal
 from ._codec import frame
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._files import Files
 
 __all__ = ("FSYNC_POLICIES", "WAL", "FsyncPolicy", "WALFailedError")
@@ -65,6 +67,7 @@ class WAL:
         "_syncing",
         "_ticker",
         "_window",
+        "after_sync",
         "directory",
         "failed",
         "policy",
@@ -100,6 +103,8 @@ class WAL:
         #: Callers waiting for an fsync: ``(entry number, the lock they wait on)``.
         self._parked: list[tuple[int, threading.Lock]] = []
         self._stopping = threading.Event()
+        #: Called by each fsync leader once its group is synced (outside every lock).
+        self.after_sync: Callable[[], None] | None = None
         #: Group commit: how many entries the next fsync expects, the entry number a leader
         #: waits for (0: none), its event, and how long it may wait (the last fsync's time).
         self._expect = 1
@@ -143,7 +148,7 @@ class WAL:
 
         The store's lock is held, so nothing is appended meanwhile; the sync first waits for
         any fsync in flight on the old segment."""
-        self.sync(self.written)
+        self.sync(self.written, notify=False)  # the store's lock is held: no callback
         old = self._fd
         try:
             self._fd = self._files.open_append(self.path(seq))
@@ -157,13 +162,15 @@ class WAL:
 
     # -- durability (without the store's lock) --------------------------------------------------
 
-    def sync(self, upto: int) -> None:
+    def sync(self, upto: int, *, notify: bool = True) -> None:
         """Return once entry ``upto`` and every one before it are fsynced (group commit).
 
         One caller at a time leads: it writes the buffered entries and fsyncs them, outside any
         lock. The others park on a lock of their own; the leader, once done, wakes those its
         fsync covered, and hands the lead to the first one it did not, whose entry was appended
-        during the fsync: the next fsync then covers everything appended meanwhile."""
+        during the fsync: the next fsync then covers everything appended meanwhile. Then (with
+        ``notify``) it calls :attr:`after_sync`, once per group: the store shows the group's
+        writes to its watchers there."""
         while self.synced < upto:
             mutex = self._mutex
             mutex.acquire()
@@ -226,6 +233,8 @@ class WAL:
                 raise WALFailedError(
                     f"write or fsync of {self.path(self.seq)} failed: {error}"
                 ) from error
+            if notify and self.after_sync is not None:
+                self.after_sync()
 
     def _tick(self) -> None:
         while not self._stopping.wait(self._interval):
