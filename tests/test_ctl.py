@@ -29,6 +29,7 @@ from etcdlite import cli
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 pytestmark = pytest.mark.grpc
 
@@ -380,3 +381,31 @@ def test_data_dir_and_endpoints_parse() -> None:
     """`--data-dir` selects an in-process store (opened with ``Store(data_dir=...)``)."""
     args: Any = cli.build_parser().parse_args(["get", "k", "--data-dir", "/tmp/x"])
     assert (args.data_dir, args.endpoints) == ("/tmp/x", "http://127.0.0.1:2379")
+
+
+def test_commands_on_a_data_dir(tmp_path: Path) -> None:
+    """With ``--data-dir`` the commands open the store in-process: what one command writes,
+    the next reads, across processes; a directory in use is refused clearly."""
+
+    def ctl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "etcdlite", *args, f"--data-dir={tmp_path}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert ctl("put", "greeting", "hello").stdout == "OK\n"
+    assert ctl("put", "app/a", "1").returncode == 0
+    assert ctl("get", "greeting").stdout == "greeting\nhello\n"
+    assert ctl("get", "app/", "--prefix", "--keys-only").stdout.split() == ["app/a"]
+    assert ctl("del", "greeting").stdout == "1\n"
+    assert ctl("get", "greeting").stdout == ""
+    from etcdlite import Store
+
+    with Store(data_dir=tmp_path) as held:
+        assert held.revision == 4
+        busy = ctl("get", "app/a")
+    assert busy.returncode == 1
+    assert "in use by another store or process" in busy.stderr
