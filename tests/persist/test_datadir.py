@@ -525,3 +525,27 @@ def test_restored_snapshot_keeps_auth(tmp_path: Path) -> None:
     with Store.restore([data], data_dir=tmp_path, password_hash_cost=1) as copy:
         assert copy.auth_status().enabled
         assert copy.as_user("root", "pw").auth_status().enabled
+
+
+def test_bit_flips_in_snapshots_are_always_caught(tmp_path: Path) -> None:
+    """A flipped bit anywhere in a snapshot: restoring it is refused, and a data dir whose
+    newest snapshot it is falls back to the previous one, losing nothing."""
+    good = tmp_path / "good"
+    with Store(data_dir=good, snapshot_count=8) as store:
+        play(store, N)
+        digest = store.hash_kv().hash
+        data = b"".join(store.snapshot())
+    newest = max(good.glob("*.snap"))
+    on_disk = newest.read_bytes()
+    rng = random.Random(5)
+    for n in range(60):
+        with pytest.raises(SnapshotError):
+            Store.restore([flip(data, rng.randrange(len(data) * 8))])
+        path = tmp_path / f"flip{n}"
+        shutil.copytree(good, path)
+        (path / newest.name).write_bytes(flip(on_disk, rng.randrange(len(on_disk) * 8)))
+        with pytest.warns(RecoveryWarning, match="falling back"):
+            again = Store(data_dir=path)
+        with again:
+            assert again.hash_kv().hash == digest
+        shutil.rmtree(path)
