@@ -62,6 +62,7 @@ from ._model_auth import (
     UserListResponse,
     UserRevokeRoleResponse,
 )
+from ._watch_stream import WatchStream
 from .errors import AuthOldRevisionError, PermissionDeniedError, UserEmptyError
 
 if TYPE_CHECKING:
@@ -199,7 +200,8 @@ class AuthMethods:
         """Run an auth change under the lock, as root, then log it."""
         with self._lock:
             self._ensure_open()
-            self._check_admin()
+            if self._auth.enabled:  # as every other call: nothing is checked while auth is off
+                self._check_admin()
             change(*args)
             self._auth_changed()
             hdr = self._hdr
@@ -327,7 +329,8 @@ class AuthMethods:
     def _read(self, query: Any, *args: Any) -> tuple[ResponseHeader, Any]:
         with self._lock:
             self._ensure_open()
-            self._check_admin()
+            if self._auth.enabled:
+                self._check_admin()
             found = query(*args)
             return self._hdr, found
 
@@ -350,7 +353,7 @@ def _range(key: str | bytes, range_end: str | bytes | None, prefix: bool) -> tup
 class AuthView:
     """A store seen as one user: every call runs with that identity and is checked (see
     :mod:`etcdlite._store_auth`). It has the Store's methods; closing it does not close the
-    store."""
+    store. A watch stream it opens is a view too, so each watch created on it is checked."""
 
     __slots__ = ("_caller", "_store")
 
@@ -381,22 +384,50 @@ class AuthView:
                     caller.reset(reset)
 
             return call_async
+        if inspect.isgeneratorfunction(attr):  # snapshot(): its body runs at each next()
+
+            @functools.wraps(attr)
+            def call_gen(*args: Any, **kwargs: Any) -> Any:
+                inner = attr(*args, **kwargs)
+                while True:
+                    reset = caller.set(who)
+                    try:
+                        item = next(inner)
+                    except StopIteration:
+                        return
+                    finally:
+                        caller.reset(reset)
+                    yield item
+
+            return call_gen
 
         @functools.wraps(attr)
         def call(*args: Any, **kwargs: Any) -> Any:
             reset = caller.set(who)
             try:
-                return attr(*args, **kwargs)
+                result = attr(*args, **kwargs)
             finally:
                 caller.reset(reset)
+            if isinstance(result, WatchStream):  # its creates are checked as this user too
+                return AuthView(result, who)
+            return result
 
         return call
 
     def __repr__(self) -> str:
         return f"<etcdlite.AuthView of {self._store!r}>"
 
+    def __iter__(self) -> Any:
+        return iter(self._store)
+
+    def __aiter__(self) -> Any:
+        return self._store.__aiter__()
+
     def __enter__(self) -> AuthView:
+        if isinstance(self._store, WatchStream):
+            self._store.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        if isinstance(self._store, WatchStream):
+            self._store.close()
