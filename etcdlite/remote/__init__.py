@@ -5,7 +5,8 @@ response types and exceptions of :class:`etcdlite.Store`, speaking etcd's gRPC A
 more endpoints (it moves to the next when one stops answering). It is what a program switches
 to when one process is not enough; code written against the Store (and
 :mod:`etcdlite.concurrency`) runs on it unchanged. The cluster calls a Store does not have
-answer with :class:`Member` and the ``Member*Response`` types.
+answer with :class:`Member` and the ``Member*Response`` types. :class:`TLS` says which
+certificates a TLS connection trusts and shows (``connect(url, tls=TLS(...))``).
 
 Importing this package imports nothing heavy: grpc and the protocol modules are loaded on first
 use of :func:`connect` or :class:`Client`.
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
     from ._convert import MemberRemoveResponse as MemberRemoveResponse
     from ._convert import MemberUpdateResponse as MemberUpdateResponse
     from ._rpc import RemoteError as RemoteError
+    from ._tls import TLS as TLS
 
 __all__ = (
+    "TLS",
     "Client",
     "Member",
     "MemberAddResponse",
@@ -38,7 +41,7 @@ __all__ = (
     "connect",
 )
 
-_HOMES = {"Client": "_client", "connect": "_client", "RemoteError": "_rpc"}
+_HOMES = {"Client": "_client", "connect": "_client", "RemoteError": "_rpc", "TLS": "_tls"}
 
 
 def __getattr__(name: str) -> Any:

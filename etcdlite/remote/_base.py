@@ -18,7 +18,9 @@ from ._endpoints import Endpoints
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from ._auth import Tokens
     from ._endpoints import Stubs
+    from ._tls import TLS
 
 __all__ = ("DEFAULT_TIMEOUT", "Calls", "Closable")
 
@@ -33,11 +35,19 @@ class Closable(Protocol):
 
 
 class Calls:
-    """The endpoints at ``targets`` (``host:port`` each) and the per-call ``timeout``."""
+    """The endpoints at ``targets`` (``host:port`` each, over ``tls`` if given, with the
+    ``tokens`` of a user if given) and the per-call ``timeout``."""
 
-    def __init__(self, targets: Sequence[str], *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        targets: Sequence[str],
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        tls: TLS | None = None,
+        tokens: Tokens | None = None,
+    ) -> None:
         self.timeout = timeout
-        self._endpoints = Endpoints(targets)
+        self._endpoints = Endpoints(targets, tls=tls, tokens=tokens)
         self._closing = threading.Event()
         #: Streams with a thread of their own, closed with the client.
         self._streams: weakref.WeakSet[Closable] = weakref.WeakSet()

@@ -19,6 +19,7 @@ StatusCode.UNAVAILABLE
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -45,12 +46,15 @@ from ..server._convert import (
     txn_response_from_pb,
 )
 from ..server._pb import rpc_pb2
+from ._auth import Tokens
+from ._auth_calls import AuthCalls
 from ._base import DEFAULT_TIMEOUT
 from ._cluster import ClusterCalls
 from ._election import LockCalls
 from ._maintenance import MaintenanceCalls
 from ._renew import PatientLeases
 from ._rpc import RemoteError
+from ._tls import TLS, tls_config
 from ._watch import RemoteWatch, WatchHub
 
 if TYPE_CHECKING:
@@ -82,24 +86,34 @@ if TYPE_CHECKING:
 __all__ = ("DEFAULT_TIMEOUT", "Client", "connect")
 
 
-def _target(endpoint: str) -> str:
-    """``host:port`` of an etcd endpoint given as ``http://host:port`` or ``host:port``.
+def _target(endpoint: str, tls: bool = False) -> str:
+    """``host:port`` of an etcd endpoint given as ``http://host:port``, ``https://host:port``
+    (with ``tls``) or ``host:port``.
 
     >>> _target("http://127.0.0.1:2379"), _target("localhost:2379")
     ('127.0.0.1:2379', 'localhost:2379')
+    >>> _target("https://127.0.0.1:2379", tls=True)
+    '127.0.0.1:2379'
     """
     if "://" not in endpoint:
-        endpoint = "http://" + endpoint
+        endpoint = ("https://" if tls else "http://") + endpoint
     parts = urlsplit(endpoint)
-    if parts.scheme != "http":
-        raise ValueError(f"only http:// endpoints are supported so far, not {endpoint!r}")
+    if parts.scheme == "https" and not tls:
+        raise ValueError(
+            f"without tls=, only http:// endpoints are accepted: {endpoint!r} needs "
+            "tls=True or tls=etcdlite.remote.TLS(...)"
+        )
+    if parts.scheme == "http" and tls:
+        raise ValueError(f"{endpoint!r} is plain http://: with tls=, give https:// endpoints")
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"an endpoint is http:// or https://, not {endpoint!r}")
     if not parts.hostname or parts.port is None:
         raise ValueError(f"an endpoint needs a host and a port: {endpoint!r}")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{host}:{parts.port}"
 
 
-def _split(endpoints: str | Sequence[str]) -> list[str]:
+def _split(endpoints: str | Sequence[str], tls: bool = False) -> list[str]:
     """The endpoints of ``connect``: a list, or one string with commas between them.
 
     >>> _split("http://127.0.0.1:2379, http://127.0.0.1:22379")
@@ -107,26 +121,58 @@ def _split(endpoints: str | Sequence[str]) -> list[str]:
     """
     if isinstance(endpoints, str):
         endpoints = endpoints.split(",")
-    targets = [_target(e.strip()) for e in endpoints if e.strip()]
+    targets = [_target(e.strip(), tls) for e in endpoints if e.strip()]
     if not targets:
         raise ValueError("connect needs at least one endpoint")
     return targets
 
 
-def connect(endpoints: str | Sequence[str], *, timeout: float | None = DEFAULT_TIMEOUT) -> Client:
+def connect(
+    endpoints: str | Sequence[str],
+    *,
+    user: str | None = None,
+    password: str | None = None,
+    tls: TLS | bool | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Client:
     """A :class:`Client` for the etcd cluster at ``endpoints``: a list of
-    ``http://host:port`` URLs (``host:port`` also works) or one string of them separated by
-    commas, as etcdctl's ``--endpoints`` takes them.
+    ``http://host:port`` URLs (``https://`` with ``tls``; ``host:port`` also works) or one
+    string of them separated by commas, as etcdctl's ``--endpoints`` takes them.
 
     Calls go to the first endpoint until it stops answering, then to the next one (see
     :mod:`etcdlite.remote._endpoints` for which calls are resent and which raise). ``timeout``
-    bounds every call, retries included, in seconds (``None``: no bound). The connections are
-    made on the first call; close the client (or use it as a context manager) when done.
+    bounds every call, retries included, in seconds (``None``: no bound). Without ``user``
+    the connections are made on the first call; close the client (or use it as a context
+    manager) when done.
+
+    ``user`` and ``password`` (both or neither): the client authenticates at once (etcd's
+    ``Authenticate``, so a wrong password raises ``AuthFailedError`` here; an endpoint that
+    does not answer raises as a call would) and sends the token with every call; it
+    authenticates again when etcd drops the token (see :mod:`etcdlite.remote._auth`).
+
+    ``tls``: ``None`` or ``False`` for plain ``http://``, ``True`` for TLS trusting the
+    system's certificate authorities, or an :class:`etcdlite.remote.TLS` with a CA file and a
+    client certificate. ``https://`` endpoints need it; ``http://`` ones refuse it
+    (``ValueError``).
     """
-    return Client(_split(endpoints), timeout=timeout)
+    config = tls_config(tls)
+    client = Client(
+        _split(endpoints, config is not None),
+        timeout=timeout,
+        user=user,
+        password=password,
+        tls=config,
+    )
+    if user is not None:
+        try:
+            client._endpoints.call(lambda stubs, left: None, timeout, safe=True)
+        except BaseException:
+            client.close()
+            raise
+    return client
 
 
-class Client(LockCalls, ClusterCalls, MaintenanceCalls):
+class Client(LockCalls, ClusterCalls, MaintenanceCalls, AuthCalls):
     """The Store's API over etcd's gRPC API at ``targets`` (``host:port`` each); see
     :func:`connect`.
 
@@ -136,16 +182,34 @@ class Client(LockCalls, ClusterCalls, MaintenanceCalls):
     :mod:`etcdlite.concurrency` needs (:class:`etcdlite._protocols.Client`); the lock and
     election services (``lock``, ``unlock``, ``campaign``, ``proclaim``, ``leader``,
     ``observe``, ``resign``); maintenance (``status``, ``defragment``, ``alarm_list``,
-    ``alarm_activate``, ``alarm_disarm``) and membership (``member_list``, ``member_add``,
-    ``member_remove``, ``member_update``, ``member_promote``).
+    ``alarm_activate``, ``alarm_disarm``), membership (``member_list``, ``member_add``,
+    ``member_remove``, ``member_update``, ``member_promote``) and auth (``auth_enable``,
+    ``auth_disable``, ``auth_status``, ``authenticate``, ``user_*``, ``role_*``).
+
+    ``user`` and ``password`` give it an identity (it authenticates on first use of each
+    endpoint); ``tls`` (``True`` or a :class:`~etcdlite.remote.TLS`) makes its channels TLS.
     """
 
     def __init__(
-        self, targets: str | Sequence[str], *, timeout: float | None = DEFAULT_TIMEOUT
+        self,
+        targets: str | Sequence[str],
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        user: str | None = None,
+        password: str | None = None,
+        tls: TLS | bool | None = None,
     ) -> None:
-        super().__init__([targets] if isinstance(targets, str) else targets, timeout=timeout)
+        targets = [targets] if isinstance(targets, str) else list(targets)
+        if (user is None) != (password is None):
+            raise ValueError("give user and password together")
+        tokens = None if user is None else Tokens(user, password or "", len(targets))
+        super().__init__(targets, timeout=timeout, tls=tls_config(tls), tokens=tokens)
         self._watch_index = 0
-        self._watches = WatchHub(self._open_watch, broken=self._watch_broke)
+        self._watches = WatchHub(
+            self._open_watch,
+            broken=self._watch_broke,
+            reauth=None if tokens is None else self._watch_reauth,
+        )
         self._clock = MonotonicClock()
         self._keep_alives: list[KeepAlive] = []
         self._renewer = PatientLeases(self, self._closing)
@@ -457,15 +521,24 @@ class Client(LockCalls, ClusterCalls, MaintenanceCalls):
     # -- sending ----------------------------------------------------------------------------
 
     def _open_watch(self, requests: Iterator[rpc_pb2.WatchRequest]) -> grpc.Call:
-        """The watch hub's stream, on the endpoint in use."""
+        """The watch hub's stream, on the endpoint in use (with its token, if it can get one:
+        if not, the stream fails or etcd refuses its creates, and the hub handles that)."""
         index, stubs = self._endpoints.pick()
         self._watch_index = index
+        with contextlib.suppress(grpc.RpcError):
+            self._endpoints.ready(index, self.timeout)
         call: grpc.Call = stubs.watch.Watch(requests)
         return call
 
     def _watch_broke(self) -> None:
         """The watch stream broke: its endpoint is no longer the one to use."""
         self._endpoints.failed(self._watch_index)
+
+    def _watch_reauth(self) -> None:
+        """etcd refused a watch: the stream's next opening authenticates again."""
+        tokens = self._endpoints.tokens
+        if tokens is not None:
+            tokens.forget_all(self._watch_index)
 
     def _put(self, pb: rpc_pb2.RequestOp) -> PutResponse:
         resp = self._call(lambda s: s.kv.Put, pb.request_put, safe=False)

@@ -1,6 +1,6 @@
 """etcd's answers read back as etcdlite's response types: the ones
 :mod:`etcdlite.server._convert` does not read (it only writes them, for the server): cluster,
-maintenance, lock and election responses; and the member types a Store has no use for.
+maintenance, lock, election and auth responses; and the member types a Store has no use for.
 
 >>> from etcdlite.server._pb import rpc_pb2
 >>> member_from_pb(rpc_pb2.Member(ID=7, name="a", peerURLs=["http://127.0.0.1:2380"]))
@@ -13,13 +13,23 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .._model_auth import (
+    AuthenticateResponse,
+    AuthStatusResponse,
+    Permission,
+    PermissionType,
+    RoleGetResponse,
+    RoleListResponse,
+    UserGetResponse,
+    UserListResponse,
+)
 from .._model_lease import CampaignResponse, LeaderResponse, LockResponse
 from .._model_maintenance import AlarmMember, AlarmResponse, AlarmType, StatusResponse
 from ..server._convert import header_from_pb, key_value_from_pb, leader_key_from_pb
 
 if TYPE_CHECKING:
     from .._model import ResponseHeader
-    from ..server._pb import rpc_pb2, v3election_pb2, v3lock_pb2
+    from ..server._pb import auth_pb2, rpc_pb2, v3election_pb2, v3lock_pb2
 
 __all__ = (
     "Member",
@@ -29,12 +39,19 @@ __all__ = (
     "MemberRemoveResponse",
     "MemberUpdateResponse",
     "alarm_response_from_pb",
+    "auth_status_response_from_pb",
+    "authenticate_response_from_pb",
     "campaign_response_from_pb",
     "leader_response_from_pb",
     "lock_response_from_pb",
     "member_from_pb",
     "members_from_pb",
+    "permission_from_pb",
+    "role_get_response_from_pb",
+    "role_list_response_from_pb",
     "status_response_from_pb",
+    "user_get_response_from_pb",
+    "user_list_response_from_pb",
 )
 
 
@@ -137,3 +154,37 @@ def campaign_response_from_pb(pb: v3election_pb2.CampaignResponse) -> CampaignRe
 
 def leader_response_from_pb(pb: v3election_pb2.LeaderResponse) -> LeaderResponse:
     return LeaderResponse(header_from_pb(pb.header), key_value_from_pb(pb.kv))
+
+
+def permission_from_pb(pb: auth_pb2.Permission) -> Permission:
+    """authpb.Permission as a :class:`~etcdlite.Permission`.
+
+    >>> from etcdlite.server._pb import auth_pb2
+    >>> permission_from_pb(auth_pb2.Permission(permType=0, key=b"app/", range_end=b"app0"))
+    Permission(perm_type=<PermissionType.READ: 0>, key=b'app/', range_end=b'app0')
+    """
+    return Permission(PermissionType(pb.permType), pb.key, pb.range_end)
+
+
+def authenticate_response_from_pb(pb: rpc_pb2.AuthenticateResponse) -> AuthenticateResponse:
+    return AuthenticateResponse(header_from_pb(pb.header), pb.token)
+
+
+def auth_status_response_from_pb(pb: rpc_pb2.AuthStatusResponse) -> AuthStatusResponse:
+    return AuthStatusResponse(header_from_pb(pb.header), pb.enabled, pb.authRevision)
+
+
+def user_get_response_from_pb(pb: rpc_pb2.AuthUserGetResponse) -> UserGetResponse:
+    return UserGetResponse(header_from_pb(pb.header), tuple(pb.roles))
+
+
+def user_list_response_from_pb(pb: rpc_pb2.AuthUserListResponse) -> UserListResponse:
+    return UserListResponse(header_from_pb(pb.header), tuple(pb.users))
+
+
+def role_get_response_from_pb(pb: rpc_pb2.AuthRoleGetResponse) -> RoleGetResponse:
+    return RoleGetResponse(header_from_pb(pb.header), tuple(permission_from_pb(p) for p in pb.perm))
+
+
+def role_list_response_from_pb(pb: rpc_pb2.AuthRoleListResponse) -> RoleListResponse:
+    return RoleListResponse(header_from_pb(pb.header), tuple(pb.roles))

@@ -14,11 +14,14 @@ Election delete it when their context ends), and ``TimeoutError`` is raised as o
 :meth:`LockCalls.observe` reads etcd's ``Observe`` stream in a thread. When the endpoint stops
 answering it opens the stream again on the next endpoint; etcd starts a new stream with the
 current leader, which is dropped when it is the one delivered last (same key, same
-modification revision), so a break delivers no repeat.
+modification revision), so a break delivers no repeat. With credentials, each opening first
+gets the endpoint a token (see :mod:`._auth`); a stream etcd ends because of its token
+("invalid auth token", ...) is opened again once with a new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING
 
@@ -35,9 +38,10 @@ from .._model_lease import (
 from .._waiting import Mailbox, NotReady, Receiver
 from ..server._convert import header_from_pb, leader_key_to_pb
 from ..server._pb import v3election_pb2, v3lock_pb2
-from ._base import Calls
+from ._auth import is_stale
+from ._base import DEFAULT_TIMEOUT, Calls
 from ._convert import campaign_response_from_pb, leader_response_from_pb, lock_response_from_pb
-from ._rpc import RemoteError
+from ._rpc import RemoteError, error_from_rpc
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -218,9 +222,13 @@ class RemoteObserve(Receiver[LeaderResponse]):
     def _run(self) -> None:
         last: tuple[bytes, int] | None = None
         pause = RETRY_FIRST
+        tokens = self._endpoints.tokens
+        reauthed = False
         try:
             while not self._closing.is_set():
                 index, stubs = self._endpoints.pick()
+                with contextlib.suppress(grpc.RpcError):  # if not, etcd says why: below
+                    self._endpoints.ready(index, DEFAULT_TIMEOUT)
                 with self._lock:
                     if self._closing.is_set():
                         return
@@ -228,6 +236,7 @@ class RemoteObserve(Receiver[LeaderResponse]):
                 try:
                     for pb in call:
                         pause = RETRY_FIRST
+                        reauthed = False
                         resp = leader_response_from_pb(pb)
                         seen = (resp.kv.key, resp.kv.mod_revision)
                         if seen != last:
@@ -235,6 +244,10 @@ class RemoteObserve(Receiver[LeaderResponse]):
                             self._box.put(resp)
                     return  # etcd ended the stream
                 except grpc.RpcError as exc:
+                    if tokens is not None and not reauthed and is_stale(error_from_rpc(exc)):
+                        reauthed = True
+                        tokens.forget(index, tokens.token(index))
+                        continue
                     code = getattr(exc, "code", None)
                     if not callable(code) or code() != grpc.StatusCode.UNAVAILABLE:
                         return  # cancelled (closed), or an error: the stream ends

@@ -27,6 +27,12 @@ Two differences from clientv3, on purpose: clientv3 marks ``LeaseGrant`` and ``L
 repeatable, here they are writes (a grant sent twice leaves an orphan lease until it
 expires); and election ``Leader``, a read, is retried like ``Range``.
 
+**Auth.** With credentials (:mod:`._auth`), each attempt first makes sure its endpoint has a
+token (an ``Authenticate`` that fails leaves the request unsent, so it may go to the next
+endpoint whatever it is), and a call etcd refuses for its token ("invalid auth token",
+"revision of auth store is old", "user name is empty") is sent once more with a new token:
+etcd refuses those before applying anything.
+
 Retries are bounded twice: by the call's deadline (the client's ``timeout``) and by
 :data:`MAX_ATTEMPTS`, with a :data:`PAUSE` after each full round over the endpoints (clientv3
 waits 25 ms between its up to 100 attempts).
@@ -34,6 +40,7 @@ waits 25 ms between its up to 100 attempts).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,10 +50,15 @@ import grpc
 
 from ..errors import EtcdError, UnavailableError
 from ..server._pb import rpc_pb2_grpc, v3election_pb2_grpc, v3lock_pb2_grpc
+from ._auth import TokenInterceptor, is_stale
 from ._rpc import RemoteError, error_from_rpc
+from ._tls import channel_credentials, channel_options
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from ._auth import Tokens
+    from ._tls import TLS
 
 __all__ = ("MAX_ATTEMPTS", "PAUSE", "Endpoints", "Stubs", "not_sent")
 
@@ -86,6 +98,7 @@ class Stubs:
     maintenance: Any
     lock: Any
     election: Any
+    auth: Any
 
     @classmethod
     def on(cls, channel: grpc.Channel) -> Stubs:
@@ -97,6 +110,7 @@ class Stubs:
             _rpc.MaintenanceStub(channel),
             _lock.LockStub(channel),
             _election.ElectionStub(channel),
+            _rpc.AuthStub(channel),
         )
 
 
@@ -113,7 +127,8 @@ def _status(exc: grpc.RpcError) -> grpc.StatusCode:
 
 
 class Endpoints:
-    """The channels to ``targets`` (``host:port`` each) and which one is in use.
+    """The channels to ``targets`` (``host:port`` each) and which one is in use; over TLS if
+    ``tls`` is given, with the tokens of ``tokens`` if given.
 
     >>> e = Endpoints(["127.0.0.1:1", "127.0.0.1:2"])
     >>> e.current
@@ -123,12 +138,26 @@ class Endpoints:
     >>> e.close()
     """
 
-    def __init__(self, targets: Sequence[str]) -> None:
+    def __init__(
+        self, targets: Sequence[str], *, tls: TLS | None = None, tokens: Tokens | None = None
+    ) -> None:
         if not targets:
             raise ValueError("at least one endpoint is needed")
         self.targets = tuple(targets)
-        self._channels = [grpc.insecure_channel(t, options=CHANNEL_OPTIONS) for t in targets]
-        self._stubs = [Stubs.on(ch) for ch in self._channels]
+        self.tokens = tokens
+        options = (*CHANNEL_OPTIONS, *channel_options(tls))
+        if tls is None:
+            self._channels = [grpc.insecure_channel(t, options=options) for t in targets]
+        else:
+            creds = channel_credentials(tls)
+            self._channels = [grpc.secure_channel(t, creds, options=options) for t in targets]
+        channels = self._channels
+        if tokens is not None:
+            channels = [
+                grpc.intercept_channel(ch, TokenInterceptor(functools.partial(tokens.token, i)))
+                for i, ch in enumerate(self._channels)
+            ]
+        self._stubs = [Stubs.on(ch) for ch in channels]
         self._index = 0
         self._lock = threading.Lock()
         #: How many times the client moved to another endpoint; for tests and statistics.
@@ -144,9 +173,17 @@ class Endpoints:
         with self._lock:
             return self._index, self._stubs[self._index]
 
+    def ready(self, index: int, timeout: float | None) -> None:
+        """Make sure endpoint ``index`` has a token, if the client has credentials (raises
+        ``grpc.RpcError`` as ``Authenticate`` does)."""
+        if self.tokens is not None:
+            self.tokens.ensure(index, self._channels[index], timeout)
+
     def failed(self, index: int) -> None:
         """Endpoint ``index`` did not answer: move on to the next one, unless another call
-        already moved on from it."""
+        already moved on from it. Its token is dropped: it authenticates again when used."""
+        if self.tokens is not None:
+            self.tokens.forget_all(index)
         with self._lock:
             if index == self._index and len(self.targets) > 1:
                 self._index = (index + 1) % len(self.targets)
@@ -163,19 +200,31 @@ class Endpoints:
         deadline = None if timeout is None else time.monotonic() + timeout
         n = len(self.targets)
         err: EtcdError | None = None
+        tokens = self.tokens
+        refreshed = False
         for tries in range(1, MAX_ATTEMPTS + 1):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 break
             index, stubs = self.pick()
+            sent = False
+            token = None
             try:
+                if tokens is not None:
+                    tokens.ensure(index, self._channels[index], left)
+                    token = tokens.token(index)
+                sent = True
                 return attempt(stubs, left)
             except grpc.RpcError as exc:
                 err = error_from_rpc(exc)
+                if sent and tokens is not None and not refreshed and is_stale(err):
+                    refreshed = True  # refused for its token, so not applied: send it again
+                    tokens.forget(index, token)
+                    continue
                 if _status(exc) != grpc.StatusCode.UNAVAILABLE:
                     raise err from None
                 self.failed(index)  # later calls go to the next endpoint, in any case
-                if not (safe or not_sent(exc)):
+                if sent and not (safe or not_sent(exc)):
                     raise err from None
             if tries % n == 0:
                 pause = PAUSE if deadline is None else min(PAUSE, deadline - time.monotonic())

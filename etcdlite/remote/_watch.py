@@ -16,6 +16,12 @@ exactly once across breaks; only its first ``created`` response is delivered. If
 needs was compacted meanwhile, etcd answers the new create with ``compact_revision`` set and the
 watch ends with that response, as a Store's watch does.
 
+**Auth.** The stream carries the client's token from when it was opened, and etcd checks it
+at each create: after the token expired, or on a new endpoint whose token could not be had,
+etcd refuses creates ("invalid auth token" from etcd 3.4.23, "permission denied" from some
+versions). So when a create is refused so and the client has credentials, the hub gets a new token (``reauth``) and opens the stream again, once per
+watch (until it is created): a watch still refused then ends with etcd's answer.
+
 Each :class:`RemoteWatch` presents itself as a Store watch does (its own stream): its responses
 carry its own ``watch_id`` (0 unless chosen), whatever id etcd gave it on the shared stream.
 """
@@ -32,8 +38,10 @@ import grpc
 
 from .._model import ResponseHeader, WatchResponse
 from .._waiting import Mailbox, NotReady, Receiver
+from ..errors import PermissionDeniedError, error_for_message
 from ..server._convert import header_from_pb, watch_response_from_pb
 from ..server._pb import rpc_pb2
+from ._auth import is_stale
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -56,6 +64,7 @@ class _Watch:
     box: Mailbox[WatchResponse] = attrs.field(factory=Mailbox)
     etcd_id: int | None = None  # etcd's id on the current stream, once created
     created_sent: bool = False
+    auth_retried: bool = False  # refused once; the stream was reopened with a new token
     cancel_wanted: bool = False
     ended: bool = False
 
@@ -121,9 +130,12 @@ class WatchHub:
         open_stream: Callable[[Iterator[rpc_pb2.WatchRequest]], grpc.Call],
         *,
         broken: Callable[[], None] = lambda: None,
+        reauth: Callable[[], None] | None = None,
     ) -> None:
         self._open_stream = open_stream
         self._broken = broken
+        self._reauth = reauth
+        self._restart = False  # a create was refused for its token: reopen with a new one
         self._lock = threading.Lock()
         self._active: list[_Watch] = []  # in creation order
         self._pending: collections.deque[_Watch] = collections.deque()  # sent, not yet created
@@ -200,15 +212,22 @@ class WatchHub:
                 for pb in call:  # type: ignore[attr-defined]
                     pause = RETRY_FIRST
                     self._dispatch(pb)
+                    if self._restart:
+                        call.cancel()
+                        break
             except grpc.RpcError:
                 # the stream broke: open another one, on the next endpoint (or stop, if closing)
-                if not self._closing.is_set():
+                if not self._closing.is_set() and not self._restart:
                     self._broken()
             finally:
                 requests.put(None)  # ends the request iterator gRPC reads in its own thread
                 with self._lock:
                     self._requests = None
                     self._call = None
+            if self._restart and self._reauth is not None:
+                self._restart = False
+                self._reauth()
+                continue
             if self._closing.wait(pause):
                 return
             pause = min(pause * RETRY_FACTOR, RETRY_MAX)
@@ -237,8 +256,11 @@ class WatchHub:
                     return
                 w = self._pending.popleft()
                 if pb.canceled or pb.watch_id == -1:
+                    if self._retry_auth(w, pb.cancel_reason):
+                        return
                     self._end(w, watch_response_from_pb(pb))
                     return
+                w.auth_retried = False
                 w.etcd_id = pb.watch_id
                 self._by_id[pb.watch_id] = w
                 if w.create.start_revision == 0:
@@ -271,6 +293,19 @@ class WatchHub:
             elif not resp.fragment:  # a progress notification: all up to its revision came
                 w.create.start_revision = max(start, resp.header.revision + 1)
             w.box.put(resp)
+
+    def _retry_auth(self, w: _Watch, reason: str) -> bool:
+        """Whether ``w``'s refused create is tried again on a stream with a new token (lock
+        held); see the module docstring."""
+        if self._reauth is None or w.auth_retried or w.cancel_wanted:
+            return False
+        # etcd 3.4 sends Go's form of the error: "rpc error: code = ... desc = <message>"
+        err = error_for_message(reason.rpartition(" desc = ")[2])
+        if err is None or not (is_stale(err) or isinstance(err, PermissionDeniedError)):
+            return False
+        w.auth_retried = True
+        self._restart = True
+        return True
 
     def _end(self, w: _Watch, last: WatchResponse) -> None:
         """Deliver ``w``'s last response and forget it (lock held)."""
