@@ -103,6 +103,15 @@ def _common() -> argparse.ArgumentParser:
         default="5s",
         help="timeout of each request, as etcdctl takes it: 5s, 500ms, 1m (default 5s)",
     )
+    common.add_argument("--user", default=None, help="username[:password] for authentication")
+    common.add_argument("--password", default=None, help="password (when --user has none)")
+    common.add_argument(
+        "--cacert", default=None, help="the CA that signed the server's certificate"
+    )
+    common.add_argument("--cert", dest="cert_file", default=None, help="a client certificate (TLS)")
+    common.add_argument(
+        "--key", dest="key_file", default=None, help="the client certificate's key (TLS)"
+    )
     return common
 
 
@@ -909,9 +918,25 @@ def _open(args: argparse.Namespace) -> Any:
             return Store(data_dir=args.data_dir)
         except (DataDirError, OSError) as exc:  # in use by another process, unreadable...
             raise CtlError(EXIT_ERROR, str(exc)) from None
-    from .remote import connect
+    from .remote import TLS, connect
 
-    return connect(_endpoint_list(args), timeout=_seconds(args.command_timeout))
+    user, password = args.user, args.password
+    if user is not None and password is None:
+        if ":" not in user:
+            raise CtlError(EXIT_BAD_ARGS, "password is missing (give --user name:password)")
+        user, password = user.split(":", 1)
+    endpoints = _endpoint_list(args)
+    tls: TLS | None = None
+    if args.cacert or args.cert_file or any(e.startswith("https://") for e in endpoints):
+        tls = TLS(ca_file=args.cacert, cert_file=args.cert_file, key_file=args.key_file)
+        endpoints = [e if "://" in e else "https://" + e for e in endpoints]
+    return connect(
+        endpoints,
+        user=user,
+        password=password,
+        tls=tls,
+        timeout=_seconds(args.command_timeout),
+    )
 
 
 _RUN: dict[str, Callable[[argparse.Namespace, Any, _Out], None]] = {

@@ -409,3 +409,31 @@ def test_commands_on_a_data_dir(tmp_path: Path) -> None:
         busy = ctl("get", "app/a")
     assert busy.returncode == 1
     assert "in use by another store or process" in busy.stderr
+
+
+def test_user_flag_authenticates() -> None:
+    """``--user name:password`` (or ``--user name --password pw``) runs the command as that
+    user on a store with auth on; a wrong password fails as etcdctl does."""
+    import etcdlite
+
+    store = etcdlite.Store(password_hash_cost=1)
+    store.user_add("root", "rootpw")
+    store.user_grant_role("root", "root")
+    store.role_add("app")
+    store.role_grant_permission("app", "app/", perm_type="readwrite", prefix=True)
+    store.user_add("alice", "pw")
+    store.user_grant_role("alice", "app")
+    store.auth_enable()
+    with store, etcdlite.serve(store, port=0) as server:
+        ep = f"--endpoints=http://{server.address}"
+        assert run_ours(["put", "app/x", "1", ep, "--user", "alice:pw"])[:2] == (0, "OK\n")
+        assert run_ours(["get", "app/x", ep, "--user", "alice", "--password", "pw"])[1] == (
+            "app/x\n1\n"
+        )
+        code, _, err = run_ours(["put", "other", "1", ep, "--user", "alice:pw"])
+        assert (code, err) == (1, "Error: etcdserver: permission denied\n")
+        code, _, err = run_ours(["get", "app/x", ep, "--user", "alice:wrong"])
+        assert code == 1
+        assert "authentication failed, invalid user ID or password" in err
+        code, _, err = run_ours(["get", "app/x", ep])
+        assert (code, err) == (1, "Error: etcdserver: user name is empty\n")

@@ -169,15 +169,42 @@ _TABLE: tuple[tuple[tuple[str, ...], str, str, type[Message], Kind], ...] = (
     (("/election/leader",), "election", "Leader", v3election_pb2.LeaderRequest, "unary"),
     (("/election/observe",), "election", "Observe", v3election_pb2.LeaderRequest, "server"),
     (("/election/resign",), "election", "Resign", v3election_pb2.ResignRequest, "unary"),
-)
-
-#: etcd 3.4's Auth paths: answered UNIMPLEMENTED until etcdlite has the Auth service.
-_AUTH_PATHS = (
-    "/auth/enable",
-    "/auth/disable",
-    "/auth/authenticate",
-    *(f"/auth/user/{op}" for op in ("add", "get", "list", "delete", "changepw", "grant", "revoke")),
-    *(f"/auth/role/{op}" for op in ("add", "get", "list", "delete", "grant", "revoke")),
+    # /auth/status is etcd 3.5's (AuthStatus); 3.4 has no such call.
+    (("/auth/enable",), "auth", "AuthEnable", rpc_pb2.AuthEnableRequest, "unary"),
+    (("/auth/disable",), "auth", "AuthDisable", rpc_pb2.AuthDisableRequest, "unary"),
+    (("/auth/status",), "auth", "AuthStatus", rpc_pb2.AuthStatusRequest, "unary"),
+    (("/auth/authenticate",), "auth", "Authenticate", rpc_pb2.AuthenticateRequest, "unary"),
+    (("/auth/user/add",), "auth", "UserAdd", rpc_pb2.AuthUserAddRequest, "unary"),
+    (("/auth/user/get",), "auth", "UserGet", rpc_pb2.AuthUserGetRequest, "unary"),
+    (("/auth/user/list",), "auth", "UserList", rpc_pb2.AuthUserListRequest, "unary"),
+    (("/auth/user/delete",), "auth", "UserDelete", rpc_pb2.AuthUserDeleteRequest, "unary"),
+    (
+        ("/auth/user/changepw",),
+        "auth",
+        "UserChangePassword",
+        rpc_pb2.AuthUserChangePasswordRequest,
+        "unary",
+    ),
+    (("/auth/user/grant",), "auth", "UserGrantRole", rpc_pb2.AuthUserGrantRoleRequest, "unary"),
+    (("/auth/user/revoke",), "auth", "UserRevokeRole", rpc_pb2.AuthUserRevokeRoleRequest, "unary"),
+    (("/auth/role/add",), "auth", "RoleAdd", rpc_pb2.AuthRoleAddRequest, "unary"),
+    (("/auth/role/get",), "auth", "RoleGet", rpc_pb2.AuthRoleGetRequest, "unary"),
+    (("/auth/role/list",), "auth", "RoleList", rpc_pb2.AuthRoleListRequest, "unary"),
+    (("/auth/role/delete",), "auth", "RoleDelete", rpc_pb2.AuthRoleDeleteRequest, "unary"),
+    (
+        ("/auth/role/grant",),
+        "auth",
+        "RoleGrantPermission",
+        rpc_pb2.AuthRoleGrantPermissionRequest,
+        "unary",
+    ),
+    (
+        ("/auth/role/revoke",),
+        "auth",
+        "RoleRevokePermission",
+        rpc_pb2.AuthRoleRevokePermissionRequest,
+        "unary",
+    ),
 )
 
 #: Unary calls that may block (until the lock or the leadership is had): the client hanging up
@@ -388,9 +415,6 @@ class Gateway:
             for prefix in PREFIXES:
                 for path in paths:
                     self.routes[prefix + path] = route
-        for prefix in PREFIXES:
-            for path in _AUTH_PATHS:
-                self.routes[prefix + path] = Route(None, rpc_pb2.AuthEnableRequest, "unary", False)
         self._lock = threading.Lock()
         self._calls: set[CallContext] = set()
         self._threads: set[threading.Thread] = set()

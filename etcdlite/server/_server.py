@@ -231,7 +231,11 @@ class Server:
         self.address = self.client_urls[0].split("://", 1)[1]
         advertise = tuple(advertise_client_urls or self.client_urls)
         version = ETCD_VERSIONS[store.compat]
-        services = make_servicers(store, MemberInfo(name, tuple(peer_urls), advertise))
+        services = make_servicers(
+            store,
+            MemberInfo(name, tuple(peer_urls), advertise),
+            client_cert_auth=client_cert_auth and tls is not None,
+        )
         add_services(self._server, services)
         self._gateway = Gateway(store, services, version=version, receive_limit=receive_limit)
         self._stopped = False

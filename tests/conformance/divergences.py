@@ -425,19 +425,99 @@ _ALL = (
         fixed_in=((3, 5, 0),),
     ),
     Divergence(
-        id="gateway-auth-unimplemented",
-        kind="choice",
+        id="auth-calls-without-identity",
+        kind="version",
         etcd_34=(
-            "/v3/auth/* serve the Auth service; with auth disabled an Authorization header "
-            "that is not a valid token is refused with 'etcdserver: invalid auth token' "
-            "(code 16, HTTP 401) on every call"
+            "with auth on, LeaseGrant, LeaseLeases, LeaseTimeToLive, Status, MemberList and "
+            "even Compact answer a caller with no token (observed on 3.4.23)"
         ),
         etcdlite=(
-            "/v3/auth/* answer code 12 UNIMPLEMENTED (HTTP 501); the Authorization header is "
-            "handed to the servicers as gRPC metadata, and nothing checks it yet"
+            "the lease calls, Status and MemberList need an authenticated user ('etcdserver: "
+            "user name is empty' without one); LeaseRevoke and keep-alives need WRITE on every "
+            "key of the lease; Compact, Alarm, Defragment, HashKV, Snapshot, MoveLeader and "
+            "the member changes need the root role"
         ),
-        reason="etcdlite has no Auth service yet (a later issue brings it)",
-        refs=("SEMANTICS.md 2.9, 3", "etcd auth/store.go AuthInfoFromCtx"),
+        reason="closes the unauthenticated-RPC holes of CVE-2026-33413 as current etcd does",
+        refs=("CVE-2026-33413", "GHSA-q8m4-xhhv-38mg", "SEMANTICS.md 6.3"),
+    ),
+    Divergence(
+        id="auth-lease-ttl-keys",
+        kind="version",
+        etcd_34=(
+            "LeaseTimeToLive with keys=true lists the names of the lease's keys to any caller"
+        ),
+        etcdlite="keys=true needs READ on every key attached to the lease",
+        reason="the lease's keys leaked names the caller may not read",
+        refs=("CVE-2023-32082", "GHSA-3p4g-rcw5-8298", "etcd-io/etcd#15656"),
+        fixed_in=((3, 4, 26), (3, 5, 9)),
+    ),
+    Divergence(
+        id="auth-nested-txn",
+        kind="version",
+        etcd_34=(
+            "the ops of a txn nested in a txn are not checked: a user may write (and read) "
+            "outside its permissions through one"
+        ),
+        etcdlite=(
+            "every compare and every op of both branches is checked, at every depth, as a "
+            "top-level request"
+        ),
+        reason="a nested txn bypassed RBAC",
+        refs=("CVE-2026-33343", "GHSA-rfx7-8w68-q57q"),
+    ),
+    Divergence(
+        id="auth-txn-put-checks",
+        kind="version",
+        etcd_34=(
+            "a put inside a txn is checked for WRITE on its key only: with prev_kv a "
+            "write-only user reads the old value back, and with a lease it attaches keys to a "
+            "lease whose other keys the user may not write (alone, the same puts are refused)"
+        ),
+        etcdlite="a put in a txn is checked as a put alone: READ too with prev_kv, WRITE on "
+        "every key of its lease",
+        reason="the txn path skipped the prev_kv and lease checks of a put",
+        refs=("CVE-2026-44283", "GHSA-x35m-3gp4-4fh5"),
+    ),
+    Divergence(
+        id="auth-watch-from-key",
+        kind="version",
+        etcd_34=(
+            "a watch from a key to the end of the keyspace (range_end \\0) is checked as a "
+            "watch of that one key: a user who may read only it sees every later key change"
+        ),
+        etcdlite=(
+            "the watch needs READ over the whole range, to the end; a refused create is "
+            "answered as 3.4 answers one (created, canceled, watch id -1, the error in "
+            "cancel_reason)"
+        ),
+        reason="the from-key watch leaked every key after the permitted one",
+        refs=("GHSA-xg4h-6gfc-h4m8",),
+    ),
+    Divergence(
+        id="auth-bad-token-everywhere",
+        kind="choice",
+        etcd_34=(
+            "a token the server never issued is refused ('etcdserver: invalid auth token', "
+            "code 16) by KV, Auth, LeaseGrant and Watch creates, auth on or off, but Status, "
+            "MemberList, LeaseLeases and LeaseTimeToLive answer it"
+        ),
+        etcdlite="every call refuses it the same way, auth on or off",
+        reason="one rule for every call; the calls 3.4 answers are the ones it did not check",
+        refs=("SEMANTICS.md 6.1 (bad-token behaviour)", "etcd auth/store.go AuthInfoFromCtx"),
+    ),
+    Divergence(
+        id="auth-status-rpc",
+        kind="version",
+        etcd_34=(
+            "Auth.AuthStatus does not exist (UNIMPLEMENTED; the gateway has no /v3/auth/status)"
+        ),
+        etcdlite=(
+            "AuthStatus answers whether auth is on and the auth revision, over gRPC and at "
+            "/v3/auth/status, to any caller whose token (if any) is valid"
+        ),
+        reason="etcd 3.5 added the call; answering it costs nothing",
+        refs=("etcd-io/etcd#11536",),
+        fixed_in=((3, 5, 0),),
     ),
     Divergence(
         id="gateway-body-limit",

@@ -2,7 +2,7 @@
 
 The gRPC half is ``test_fuzz.py``; this is the same for the gateway (``_gateway.py``), with
 etcd 3.4's gateway (grpc-gateway v1 behind Go's ``net/http``) as the reference. Every route of
-the gateway's route table (``_gateway._TABLE``, and the Auth paths it answers UNIMPLEMENTED),
+the gateway's route table (``_gateway._TABLE``, the Auth paths included),
 each against a fresh in-process ``etcdlite.serve(port=0)``, gets requests over raw sockets,
 on any of its paths (``/v3`` and ``/v3beta``, and the aliases):
 
@@ -175,15 +175,11 @@ def _route(name: str, paths: tuple[str, ...], method: MethodDescriptor, kind: st
 
 
 def _routes() -> list[Route]:
-    """One route per entry of the gateway's table, and one for the Auth paths (the gateway
-    answers them all UNIMPLEMENTED, whatever the body)."""
-    routes = [
+    """One route per entry of the gateway's table (the Auth paths included)."""
+    return [
         _route(f"{servicer}.{method}", paths, _method(request, method), kind)
         for paths, servicer, method, request, kind in _gateway._TABLE
     ]
-    enable = _method(rpc_pb2.AuthEnableRequest, "AuthEnable")
-    routes.append(_route("auth", _gateway._AUTH_PATHS, enable, "unary"))
-    return routes
 
 
 ROUTES = _routes()

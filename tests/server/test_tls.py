@@ -728,3 +728,28 @@ def test_listener_routes_tls_by_alpn(certs: Certs, tls_backend: str, front: bool
             assert _ends(plain)
     finally:
         listener.close()
+
+
+def test_the_client_certificate_cn_is_the_user_under_auth(certs: Certs, layout: str) -> None:
+    """With --client-cert-auth and auth on, a call without a token runs as the certificate's
+    CN ("alice"): her role's keys are allowed over gRPC and the gateway, others refused."""
+    store = etcdlite.Store(password_hash_cost=1)
+    store.user_add("root", "rootpw")
+    store.user_grant_role("root", "root")
+    store.role_add("app")
+    store.role_grant_permission("app", "app/", perm_type="readwrite", prefix=True)
+    store.user_add("alice", no_password=True)
+    store.user_grant_role("alice", "app")
+    store.auth_enable()
+    with _serve(certs, layout, store=store) as server, _channel(server, certs) as channel:
+        kv = _rpc.KVStub(channel)
+        kv.Put(rpc_pb2.PutRequest(key=b"app/x", value=b"1"), timeout=WAIT)
+        with pytest.raises(grpc.RpcError) as denied:
+            kv.Put(rpc_pb2.PutRequest(key=b"other", value=b"1"), timeout=WAIT)
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        answer = _post(
+            _gateway_url(server), "/v3/kv/range", {"key": "YXBwL3g="}, _client_context(certs)
+        )
+        assert answer["kvs"][0]["value"] == "MQ=="  # b"1"
+    assert store.get("other").count == 0
+    store.close()

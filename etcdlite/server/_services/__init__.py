@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._pb import health_pb2_grpc, rpc_pb2_grpc, v3election_pb2_grpc, v3lock_pb2_grpc
+from .auth import AuthService
 from .cluster import ClusterService, MemberInfo
 from .election import ElectionService
 from .health import HealthService
@@ -42,11 +43,16 @@ class Servicers(NamedTuple):
     maintenance: MaintenanceService
     lock: LockService
     election: ElectionService
+    auth: AuthService
 
 
-def make_servicers(store: Store, member: MemberInfo) -> Servicers:
-    """Every etcd service in front of ``store``."""
-    return Servicers(
+def make_servicers(
+    store: Store, member: MemberInfo, *, client_cert_auth: bool = False
+) -> Servicers:
+    """Every etcd service in front of ``store``. With ``client_cert_auth`` (etcd's
+    ``--client-cert-auth``) a call without a token runs as the CN of the client's verified
+    certificate."""
+    services = Servicers(
         KVService(store),
         WatchService(store),
         LeaseService(store),
@@ -54,7 +60,11 @@ def make_servicers(store: Store, member: MemberInfo) -> Servicers:
         MaintenanceService(store),
         LockService(store),
         ElectionService(store),
+        AuthService(store),
     )
+    for service in services:
+        service.client_cert_auth = client_cert_auth
+    return services
 
 
 def add_services(server: grpc.Server, services: Servicers) -> None:
@@ -64,6 +74,7 @@ def add_services(server: grpc.Server, services: Servicers) -> None:
     _rpc.add_LeaseServicer_to_server(services.lease, server)
     _rpc.add_ClusterServicer_to_server(services.cluster, server)
     _rpc.add_MaintenanceServicer_to_server(services.maintenance, server)
+    _rpc.add_AuthServicer_to_server(services.auth, server)
     _lock.add_LockServicer_to_server(services.lock, server)
     _election.add_ElectionServicer_to_server(services.election, server)
     _health.add_HealthServicer_to_server(HealthService(), server)

@@ -1,4 +1,5 @@
-"""What the servicers share: response pumps and cancellable waits."""
+"""What the servicers share: response pumps, cancellable waits, and the caller check for
+calls the Store does not make itself."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import grpc
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator
 
+    from ..._store import Store
 
-__all__ = ("POLL_SECONDS", "pump", "run_cancellable")
+
+__all__ = ("POLL_SECONDS", "authorize", "pump", "run_cancellable")
 
 _T = TypeVar("_T")
 _P = TypeVar("_P")
@@ -62,3 +65,16 @@ def run_cancellable(
             context.abort(grpc.StatusCode.CANCELLED, "context canceled")
     finally:
         loop.close()
+
+
+def authorize(store: Store, *, admin: bool) -> None:
+    """Check the current caller for a call the Store does not make itself (membership), by
+    the Store's own rules and under its lock: ``admin`` needs the ``root`` role, otherwise any
+    authenticated user will do (nothing is checked while auth is off)."""
+    with store._lock:
+        store._ensure_open()
+        if store._auth.enabled:
+            if admin:
+                store._check_admin()
+            else:
+                store._check_user()

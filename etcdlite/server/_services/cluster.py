@@ -8,6 +8,9 @@ members", code UNKNOWN on etcd 3.4, observed); an unknown member id is "member n
 promoting this (voting) member is "can only promote a learner member". ``MemberAdd`` is refused
 with the not-enough-started-members error: etcd 3.4 accepts it and then has no quorum, so every
 later write times out (registered divergence ``member-add-single-member``).
+
+With auth on, ``MemberList`` needs an authenticated user and the changes the ``root`` role
+(etcd 3.4 let anyone list, GHSA-q8m4-xhhv-38mg).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import grpc
 from ...errors import MemberNotFoundError, MemberNotLearnerError
 from .._pb import rpc_pb2
 from .._status import translate
+from ._common import authorize
 
 if TYPE_CHECKING:
     from ..._store import Store
@@ -39,6 +43,9 @@ class MemberInfo(NamedTuple):
 
 class ClusterService:
     """The Cluster service of a single embedded member."""
+
+    #: Whether a client certificate's CN names the caller (``--client-cert-auth``).
+    client_cert_auth = False
 
     def __init__(self, store: Store, member: MemberInfo) -> None:
         self._store = store
@@ -63,11 +70,13 @@ class ClusterService:
     def MemberList(
         self, request: rpc_pb2.MemberListRequest, context: grpc.ServicerContext
     ) -> object:
+        authorize(self._store, admin=False)
         header = self._header()
         return rpc_pb2.MemberListResponse(header=header, members=self._members(header.member_id))
 
     @translate()
     def MemberAdd(self, request: rpc_pb2.MemberAddRequest, context: grpc.ServicerContext) -> object:
+        authorize(self._store, admin=True)
         context.abort(grpc.StatusCode.UNKNOWN, NOT_ENOUGH_STARTED_MEMBERS)
 
     @translate()
@@ -95,5 +104,6 @@ class ClusterService:
         raise MemberNotLearnerError()
 
     def _own(self, member_id: int) -> None:
+        authorize(self._store, admin=True)
         if member_id != self._store.header.member_id:
             raise MemberNotFoundError()

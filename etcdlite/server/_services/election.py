@@ -12,13 +12,13 @@ import grpc
 from ...errors import EtcdError
 from .. import _convert as cv
 from .._pb import v3election_pb2
-from .._status import abort, translate
+from .._status import abort, acting, acting_as, translate
 from ._common import pump, run_cancellable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from ..._model_lease import LeaderKey
+    from ..._model_lease import LeaderKey, LeaderResponse
     from ..._store import Store
 
 __all__ = ("MISSING_LEADER", "ElectionService")
@@ -38,6 +38,9 @@ def _leader(
 
 class ElectionService:
     """The Election service in front of a Store."""
+
+    #: Whether a client certificate's CN names the caller (``--client-cert-auth``).
+    client_cert_auth = False
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -73,12 +76,20 @@ class ElectionService:
     def Observe(
         self, request: v3election_pb2.LeaderRequest, context: grpc.ServicerContext
     ) -> Iterator[v3election_pb2.LeaderResponse]:
+        # The observer reads and watches as the caller whenever it is read: each read runs
+        # with the call's identity (taken once, at the start of the call).
         try:
-            observe = self._store.observe(request.name)
+            with acting(self, context) as who:
+                observe = self._store.observe(request.name)
         except (EtcdError, TypeError, ValueError) as exc:
             abort(context, exc, unknown=True)
         context.add_callback(observe.close)
+
+        def receive(timeout: float) -> LeaderResponse:
+            with acting_as(who):
+                return observe.receive(timeout)
+
         try:
-            yield from pump(context, observe.receive, cv.leader_response_to_pb)
+            yield from pump(context, receive, cv.leader_response_to_pb)
         finally:
             observe.close()

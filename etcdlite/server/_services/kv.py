@@ -20,6 +20,9 @@ __all__ = ("KVService",)
 class KVService:
     """The KV service in front of a Store."""
 
+    #: Whether a client certificate's CN names the caller (``--client-cert-auth``).
+    client_cert_auth = False
+
     def __init__(self, store: Store) -> None:
         self._store = store
 

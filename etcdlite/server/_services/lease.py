@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ...errors import EtcdError, LeaseNotFoundError
 from .. import _convert as cv
 from .._pb import rpc_pb2
-from .._status import abort, translate
+from .._status import abort, acting, translate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -21,6 +21,9 @@ __all__ = ("LeaseService",)
 
 class LeaseService:
     """The Lease service in front of a Store."""
+
+    #: Whether a client certificate's CN names the caller (``--client-cert-auth``).
+    client_cert_auth = False
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -58,13 +61,16 @@ class LeaseService:
         """Each request renews its lease once; the stream ends when the client's side does.
 
         A lease that does not exist is answered with TTL 0, not an error, as etcd's stream does
-        (the ``keepalive-unknown-lease`` divergence: the Store raises instead).
+        (the ``keepalive-unknown-lease`` divergence: the Store raises instead). Each renewal
+        runs as the call's caller (WRITE on every key of the lease while auth is on); a refusal
+        ends the stream with its status.
         """
         store = self._store
         for request in request_iterator:
             try:
                 try:
-                    r = store.keep_alive_once(request.ID)
+                    with acting(self, context):
+                        r = store.keep_alive_once(request.ID)
                 except LeaseNotFoundError:
                     yield rpc_pb2.LeaseKeepAliveResponse(
                         header=cv.header_to_pb(store.header), ID=request.ID, TTL=0

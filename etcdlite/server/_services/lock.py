@@ -24,6 +24,9 @@ __all__ = ("LockService",)
 class LockService:
     """The Lock service in front of a Store."""
 
+    #: Whether a client certificate's CN names the caller (``--client-cert-auth``).
+    client_cert_auth = False
+
     def __init__(self, store: Store) -> None:
         self._store = store
 

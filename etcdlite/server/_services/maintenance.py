@@ -13,6 +13,9 @@ chunks with the bytes remaining after each, then a last message whose blob is th
 the rest, which ``etcdctl snapshot save`` writes to the file as well and
 :meth:`~etcdlite.Store.restore` checks and drops. ``Hash`` (a CRC of etcd's bbolt file) is not
 implemented and says so.
+
+With auth on, the Store checks each call (``Status`` needs an authenticated user, the others
+the ``root`` role); ``MoveLeader``, which the Store does not see, needs the ``root`` role too.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import grpc
 from ...errors import BadLeaderTransfereeError, EtcdError
 from .. import _convert as cv
 from .._pb import rpc_pb2
-from .._status import abort, translate
+from .._status import abort, acting, translate
+from ._common import authorize
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,6 +48,9 @@ def _unimplemented(context: grpc.ServicerContext, what: str) -> None:
 
 class MaintenanceService:
     """The Maintenance service in front of a Store."""
+
+    #: Whether a client certificate's CN names the caller (``--client-cert-auth``).
+    client_cert_auth = False
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -81,7 +88,8 @@ class MaintenanceService:
         self, request: rpc_pb2.SnapshotRequest, context: grpc.ServicerContext
     ) -> Iterator[rpc_pb2.SnapshotResponse]:
         try:
-            data = b"".join(self._store.snapshot())
+            with acting(self, context):
+                data = b"".join(self._store.snapshot())
         except EtcdError as exc:
             abort(context, exc)
         digest = hashlib.sha256()
@@ -98,6 +106,7 @@ class MaintenanceService:
     ) -> object:
         # One member is always its own leader: moving the leadership to itself succeeds with
         # an empty answer (no header, as etcd 3.4 sends), any other target is no member.
+        authorize(self._store, admin=True)
         if request.targetID != self._store.header.member_id:
             raise BadLeaderTransfereeError()
         return rpc_pb2.MoveLeaderResponse()
