@@ -67,6 +67,7 @@ from .errors import AuthOldRevisionError, PermissionDeniedError, UserEmptyError
 
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
 
     from ._auth import AuthStore
     from ._clock import Clock
@@ -156,7 +157,11 @@ class AuthMethods:
             self._auth.check_admin(user)
 
     def _check_user(self) -> None:
-        self._who()
+        """Authorize a call that needs only a known user (lock held; auth is on): a token's
+        user exists (deleting a user drops their tokens), a certificate's CN may not."""
+        user = self._who()
+        if user is not None and user not in self._auth.users:
+            raise PermissionDeniedError()
 
     def _check_lease(self, lease_id: int, perm_type: PermissionType) -> None:
         """Authorize ``perm_type`` on every key attached to the lease (lock held)."""
@@ -251,8 +256,9 @@ class AuthMethods:
         return UserAddResponse(self._manage(self._auth.user_add, _text(name, "name"), hashed))
 
     def user_get(self, name: str) -> UserGetResponse:
-        """The user's roles (etcd ``UserGet``)."""
-        return UserGetResponse(*self._read(self._auth.user_get, _text(name, "name")))
+        """The user's roles (etcd ``UserGet``; a user may read their own, as in etcd 3.4)."""
+        name = _text(name, "name")
+        return UserGetResponse(*self._read(self._auth.user_get, name, own=lambda u: u == name))
 
     def user_list(self) -> UserListResponse:
         """Every user's name, sorted (etcd ``UserList``)."""
@@ -285,8 +291,15 @@ class AuthMethods:
         return RoleAddResponse(self._manage(self._auth.role_add, _text(name, "name")))
 
     def role_get(self, role: str) -> RoleGetResponse:
-        """The role's permissions (etcd ``RoleGet``)."""
-        return RoleGetResponse(*self._read(self._auth.role_get, _text(role, "role")))
+        """The role's permissions (etcd ``RoleGet``; a user may read the roles they hold, as
+        in etcd 3.4)."""
+        role = _text(role, "role")
+        users = self._auth.users
+
+        def holds(user: str) -> bool:
+            return user in users and role in users[user].roles
+
+        return RoleGetResponse(*self._read(self._auth.role_get, role, own=holds))
 
     def role_list(self) -> RoleListResponse:
         """Every role's name, sorted (etcd ``RoleList``)."""
@@ -326,11 +339,17 @@ class AuthMethods:
         header = self._manage(self._auth.role_revoke_permission, _text(role, "role"), key_b, end_b)
         return RoleRevokePermissionResponse(header)
 
-    def _read(self, query: Any, *args: Any) -> tuple[ResponseHeader, Any]:
+    def _read(
+        self, query: Any, *args: Any, own: Callable[[str], bool] | None = None
+    ) -> tuple[ResponseHeader, Any]:
+        """Run an auth read under the lock: root only, or a user for what ``own`` says is
+        theirs."""
         with self._lock:
             self._ensure_open()
             if self._auth.enabled:
-                self._check_admin()
+                user = self._who()
+                if user is not None and not (own is not None and own(user)):
+                    self._auth.check_admin(user)
             found = query(*args)
             return self._hdr, found
 

@@ -73,3 +73,24 @@ def test_someone_elses_lease_cannot_be_kept_alive_or_revoked(store: Store) -> No
     with pytest.raises(PermissionDeniedError):
         alice.time_to_live(lease, keys=True)
     assert alice.time_to_live(lease).ttl > 0  # without the keys: any user
+
+
+def test_a_user_reads_their_own_user_and_roles_only(store: Store) -> None:
+    alice = store.as_user("alice", "pw")
+    assert alice.user_get("alice").roles == ("reader",)
+    assert [p.key for p in alice.role_get("reader").perm] == [b"app/"]
+    with pytest.raises(PermissionDeniedError):
+        alice.user_get("root")
+    store.role_add("other")
+    with pytest.raises(PermissionDeniedError):
+        alice.role_get("other")
+
+
+def test_a_certificate_name_that_is_no_user_is_refused(store: Store) -> None:
+    from etcdlite._store_auth import AuthView, Caller
+
+    ghost = AuthView(store, Caller(user="ghost"))
+    with pytest.raises(PermissionDeniedError):
+        ghost.grant(60)
+    with pytest.raises(PermissionDeniedError):
+        ghost.get("app/x")

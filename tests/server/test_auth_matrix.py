@@ -114,7 +114,7 @@ TABLE: dict[str, str] = {
     "user-change-password":    "D      D      D      D      D     .",
     "user-grant-role":         "D      D      D      D      D     .",
     "role-list":               "D      D      D      D      D     .",
-    "role-get":                "D      D      D      D      D     .",
+    "role-get":                "D      .      D      D      D     .",  # a role one holds
     "role-add":                "D      D      D      D      D     .",
     "role-grant-permission":   "D      D      D      D      D     .",
     "role-revoke-permission":  "D      D      D      D      D     .",
