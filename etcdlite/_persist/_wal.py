@@ -1,19 +1,20 @@
 """The write-ahead log's writer: append under the store's lock, fsync with group commit.
 
-:meth:`WAL.append` writes a framed entry to the current segment file (``os.write``: it is in
-the kernel when the call returns, so a crash of the process loses nothing already appended)
-and numbers it. :meth:`WAL.sync` makes every entry up to a number durable. Writers call it
-after letting the store's lock go, so while one writer's ``fsync`` runs, others append; the
-next ``fsync`` covers all of them at once (group commit): one leader syncs, the rest wait for
-it and find their entry already covered.
+:meth:`WAL.append` frames an entry and numbers it. :meth:`WAL.sync` makes every entry up to a
+number durable. Writers call it after letting the store's lock go, so while one fsync runs,
+others append; the next fsync covers all of them at once (group commit): one leader writes the
+buffered entries in one ``write`` and fsyncs them, the rest park until a leader's fsync covers
+their entry (see :meth:`WAL.sync`).
 
 Policies (the store's ``fsync`` option):
 
-* ``"always"``: a write returns once it is fsynced (it survives power loss);
-* ``"interval"``: a background thread fsyncs every ``interval`` seconds; a write returns once
-  it is written to the kernel (it survives a crash of the process, and power loss loses at
-  most the last ``interval`` seconds);
-* ``"never"``: fsync only when a segment is closed (rotation, ``close()``).
+* ``"always"``: entries are buffered, and a write returns once a leader has written and
+  fsynced its entry (it survives power loss);
+* ``"interval"``: :meth:`WAL.append` writes the entry to the kernel at once (a crash of the
+  process loses nothing appended), and a background thread fsyncs every ``interval`` seconds
+  (power loss loses at most the last ``interval`` seconds);
+* ``"never"``: written at once as well, fsynced only when a segment is closed (rotation,
+  ``close()``).
 
 An error from ``write`` or ``fsync`` is final (fail-stop, as etcd: after a failed fsync the
 kernel may have dropped the dirty pages, so retrying could report success for lost data):
