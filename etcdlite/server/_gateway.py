@@ -90,8 +90,6 @@ PREFIXES = ("/v3", "/v3beta")
 #: How often a stream looks whether its client hung up.
 HANGUP_POLL_SECONDS = 0.2
 
-_UNIMPLEMENTED = 12
-_AUTH_NOT_IMPLEMENTED = "etcdlite: the Auth service is not implemented yet"
 
 _CORS = (
     ("Access-Control-Allow-Headers", "accept, content-type, authorization"),
@@ -215,7 +213,7 @@ _BLOCKING = frozenset({("lock", "Lock"), ("election", "Campaign")})
 class Route(NamedTuple):
     """One gateway path: what to call, with which request class, in which shape."""
 
-    call: Callable[[Any, Any], Any] | None  # None: the service is not implemented
+    call: Callable[[Any, Any], Any]
     request: type[Message]
     kind: Kind
     blocking: bool
@@ -766,8 +764,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except _json.ParseFailure as exc:
                 raise Aborted(3, str(exc)) from None
             self._check_size(request)
-            if route.call is None:
-                raise Aborted(_UNIMPLEMENTED, _AUTH_NOT_IMPLEMENTED)
             if route.blocking:
                 self.gateway.watch_hangup(self.connection, context)
             response = _call(route.call, request, context)
