@@ -252,12 +252,12 @@ class AuthMethods:
     ) -> UserAddResponse:
         """Add a user (etcd ``UserAdd``); ``no_password=True`` for a user who can only be a
         client certificate's CN. The password is kept only as a salted scrypt hash."""
-        hashed = None if no_password else self._auth.hash_password(_text(password, "password"))
-        return UserAddResponse(self._manage(self._auth.user_add, _text(name, "name"), hashed))
+        hashed = None if no_password else self._auth.hash_password(text_arg(password, "password"))
+        return UserAddResponse(self._manage(self._auth.user_add, text_arg(name, "name"), hashed))
 
     def user_get(self, name: str) -> UserGetResponse:
         """The user's roles (etcd ``UserGet``; a user may read their own, as in etcd 3.4)."""
-        name = _text(name, "name")
+        name = text_arg(name, "name")
         return UserGetResponse(*self._read(self._auth.user_get, name, own=lambda u: u == name))
 
     def user_list(self) -> UserListResponse:
@@ -266,34 +266,38 @@ class AuthMethods:
 
     def user_delete(self, name: str) -> UserDeleteResponse:
         """Delete a user (etcd ``UserDelete``); their tokens stop working."""
-        return UserDeleteResponse(self._manage(self._auth.user_delete, _text(name, "name")))
+        return UserDeleteResponse(self._manage(self._auth.user_delete, text_arg(name, "name")))
 
     def user_change_password(self, name: str, password: str) -> UserChangePasswordResponse:
         """Set a user's password (etcd ``UserChangePassword``); their tokens stop working."""
-        hashed = self._auth.hash_password(_text(password, "password"))
-        header = self._manage(self._auth.user_change_password, _text(name, "name"), hashed)
+        hashed = self._auth.hash_password(text_arg(password, "password"))
+        header = self._manage(self._auth.user_change_password, text_arg(name, "name"), hashed)
         return UserChangePasswordResponse(header)
 
     def user_grant_role(self, user: str, role: str) -> UserGrantRoleResponse:
         """Give ``user`` the role ``role`` (etcd ``UserGrantRole``; ``root`` is implicit)."""
-        header = self._manage(self._auth.user_grant_role, _text(user, "user"), _text(role, "role"))
+        header = self._manage(
+            self._auth.user_grant_role, text_arg(user, "user"), text_arg(role, "role")
+        )
         return UserGrantRoleResponse(header)
 
     def user_revoke_role(self, name: str, role: str) -> UserRevokeRoleResponse:
         """Take a role back from a user (etcd ``UserRevokeRole``)."""
-        header = self._manage(self._auth.user_revoke_role, _text(name, "name"), _text(role, "role"))
+        header = self._manage(
+            self._auth.user_revoke_role, text_arg(name, "name"), text_arg(role, "role")
+        )
         return UserRevokeRoleResponse(header)
 
     # -- roles ----------------------------------------------------------------------------------
 
     def role_add(self, name: str) -> RoleAddResponse:
         """Add a role with no permissions (etcd ``RoleAdd``)."""
-        return RoleAddResponse(self._manage(self._auth.role_add, _text(name, "name")))
+        return RoleAddResponse(self._manage(self._auth.role_add, text_arg(name, "name")))
 
     def role_get(self, role: str) -> RoleGetResponse:
         """The role's permissions (etcd ``RoleGet``; a user may read the roles they hold, as
         in etcd 3.4)."""
-        role = _text(role, "role")
+        role = text_arg(role, "role")
         users = self._auth.users
 
         def holds(user: str) -> bool:
@@ -307,7 +311,7 @@ class AuthMethods:
 
     def role_delete(self, role: str) -> RoleDeleteResponse:
         """Delete a role (etcd ``RoleDelete``); users holding it lose it."""
-        return RoleDeleteResponse(self._manage(self._auth.role_delete, _text(role, "role")))
+        return RoleDeleteResponse(self._manage(self._auth.role_delete, text_arg(role, "role")))
 
     def role_grant_permission(
         self,
@@ -321,8 +325,8 @@ class AuthMethods:
         """Let role ``name`` read, write or both (``perm_type``) a key, a range
         ``[key, range_end)``, every key with the prefix ``key`` (``prefix=True``) or every key
         from ``key`` on (``range_end="\\0"``) (etcd ``RoleGrantPermission``)."""
-        perm = Permission(to_perm_type(perm_type), *_range(key, range_end, prefix))
-        header = self._manage(self._auth.role_grant_permission, _text(name, "name"), perm)
+        perm = Permission(to_perm_type(perm_type), *permission_range(key, range_end, prefix))
+        header = self._manage(self._auth.role_grant_permission, text_arg(name, "name"), perm)
         return RoleGrantPermissionResponse(header)
 
     def role_revoke_permission(
@@ -335,8 +339,10 @@ class AuthMethods:
     ) -> RoleRevokePermissionResponse:
         """Remove the role's permission on exactly that key or range (etcd
         ``RoleRevokePermission``)."""
-        key_b, end_b = _range(key, range_end, prefix)
-        header = self._manage(self._auth.role_revoke_permission, _text(role, "role"), key_b, end_b)
+        key_b, end_b = permission_range(key, range_end, prefix)
+        header = self._manage(
+            self._auth.role_revoke_permission, text_arg(role, "role"), key_b, end_b
+        )
         return RoleRevokePermissionResponse(header)
 
     def _read(
@@ -354,13 +360,17 @@ class AuthMethods:
             return self._hdr, found
 
 
-def _text(value: object, what: str) -> str:
+def text_arg(value: object, what: str) -> str:
+    """``value`` if it is a ``str``; ``TypeError`` naming ``what`` otherwise."""
     if not isinstance(value, str):
         raise TypeError(f"{what} must be str, not {type(value).__name__}")
     return value
 
 
-def _range(key: str | bytes, range_end: str | bytes | None, prefix: bool) -> tuple[bytes, bytes]:
+def permission_range(
+    key: str | bytes, range_end: str | bytes | None, prefix: bool
+) -> tuple[bytes, bytes]:
+    """A permission's ``(key, range_end)`` from the ``role_*_permission`` arguments."""
     key_b = to_bytes(key, "key")
     if prefix:
         if range_end is not None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._model import prefix_end, to_bytes
 from .._model_auth import (
     AuthDisableResponse,
     AuthEnableResponse,
@@ -28,7 +27,7 @@ from .._model_auth import (
     UserGrantRoleResponse,
     UserRevokeRoleResponse,
 )
-from .._store_auth import to_perm_type
+from .._store_auth import permission_range, text_arg, to_perm_type
 from ..server._convert import header_from_pb
 from ..server._pb import auth_pb2, rpc_pb2
 from ._base import Calls
@@ -55,22 +54,6 @@ if TYPE_CHECKING:
 __all__ = ("AuthCalls",)
 
 
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{what} must be str, not {type(value).__name__}")
-    return value
-
-
-def _range(key: str | bytes, range_end: str | bytes | None, prefix: bool) -> tuple[bytes, bytes]:
-    """A permission's ``(key, range_end)`` as the Store's ``role_*_permission`` take them."""
-    key_b = to_bytes(key, "key")
-    if prefix:
-        if range_end is not None:
-            raise ValueError("give range_end or prefix=True, not both")
-        return key_b, prefix_end(key_b)
-    return key_b, b"" if range_end is None else to_bytes(range_end, "range_end")
-
-
 class AuthCalls(Calls):
     """The ``Auth`` service's calls; see :mod:`etcdlite._store_auth` for what each does."""
 
@@ -95,7 +78,7 @@ class AuthCalls(Calls):
         """etcd ``Authenticate``: a token for ``name``; see :meth:`etcdlite.Store.authenticate`.
         The client's own token (``connect(user=...)``) is kept apart and does not change."""
         request = rpc_pb2.AuthenticateRequest(
-            name=_text(name, "name"), password=_text(password, "password")
+            name=text_arg(name, "name"), password=text_arg(password, "password")
         )
         pb = self._call(lambda s: s.auth.Authenticate, request, safe=False)
         return authenticate_response_from_pb(pb)
@@ -107,8 +90,8 @@ class AuthCalls(Calls):
     ) -> UserAddResponse:
         """etcd ``UserAdd`` (etcd hashes the password); see :meth:`etcdlite.Store.user_add`."""
         request = rpc_pb2.AuthUserAddRequest(
-            name=_text(name, "name"),
-            password="" if no_password else _text(password, "password"),
+            name=text_arg(name, "name"),
+            password="" if no_password else text_arg(password, "password"),
             options=auth_pb2.UserAddOptions(no_password=no_password),
         )
         pb = self._call(lambda s: s.auth.UserAdd, request, safe=False)
@@ -116,7 +99,7 @@ class AuthCalls(Calls):
 
     def user_get(self, name: str) -> UserGetResponse:
         """etcd ``UserGet``; see :meth:`etcdlite.Store.user_get`."""
-        request = rpc_pb2.AuthUserGetRequest(name=_text(name, "name"))
+        request = rpc_pb2.AuthUserGetRequest(name=text_arg(name, "name"))
         return user_get_response_from_pb(self._call(lambda s: s.auth.UserGet, request, safe=True))
 
     def user_list(self) -> UserListResponse:
@@ -126,14 +109,14 @@ class AuthCalls(Calls):
 
     def user_delete(self, name: str) -> UserDeleteResponse:
         """etcd ``UserDelete``; see :meth:`etcdlite.Store.user_delete`."""
-        request = rpc_pb2.AuthUserDeleteRequest(name=_text(name, "name"))
+        request = rpc_pb2.AuthUserDeleteRequest(name=text_arg(name, "name"))
         pb = self._call(lambda s: s.auth.UserDelete, request, safe=False)
         return UserDeleteResponse(header_from_pb(pb.header))
 
     def user_change_password(self, name: str, password: str) -> UserChangePasswordResponse:
         """etcd ``UserChangePassword``; see :meth:`etcdlite.Store.user_change_password`."""
         request = rpc_pb2.AuthUserChangePasswordRequest(
-            name=_text(name, "name"), password=_text(password, "password")
+            name=text_arg(name, "name"), password=text_arg(password, "password")
         )
         pb = self._call(lambda s: s.auth.UserChangePassword, request, safe=False)
         return UserChangePasswordResponse(header_from_pb(pb.header))
@@ -141,7 +124,7 @@ class AuthCalls(Calls):
     def user_grant_role(self, user: str, role: str) -> UserGrantRoleResponse:
         """etcd ``UserGrantRole``; see :meth:`etcdlite.Store.user_grant_role`."""
         request = rpc_pb2.AuthUserGrantRoleRequest(
-            user=_text(user, "user"), role=_text(role, "role")
+            user=text_arg(user, "user"), role=text_arg(role, "role")
         )
         pb = self._call(lambda s: s.auth.UserGrantRole, request, safe=False)
         return UserGrantRoleResponse(header_from_pb(pb.header))
@@ -149,7 +132,7 @@ class AuthCalls(Calls):
     def user_revoke_role(self, name: str, role: str) -> UserRevokeRoleResponse:
         """etcd ``UserRevokeRole``; see :meth:`etcdlite.Store.user_revoke_role`."""
         request = rpc_pb2.AuthUserRevokeRoleRequest(
-            name=_text(name, "name"), role=_text(role, "role")
+            name=text_arg(name, "name"), role=text_arg(role, "role")
         )
         pb = self._call(lambda s: s.auth.UserRevokeRole, request, safe=False)
         return UserRevokeRoleResponse(header_from_pb(pb.header))
@@ -158,13 +141,13 @@ class AuthCalls(Calls):
 
     def role_add(self, name: str) -> RoleAddResponse:
         """etcd ``RoleAdd``; see :meth:`etcdlite.Store.role_add`."""
-        request = rpc_pb2.AuthRoleAddRequest(name=_text(name, "name"))
+        request = rpc_pb2.AuthRoleAddRequest(name=text_arg(name, "name"))
         pb = self._call(lambda s: s.auth.RoleAdd, request, safe=False)
         return RoleAddResponse(header_from_pb(pb.header))
 
     def role_get(self, role: str) -> RoleGetResponse:
         """etcd ``RoleGet``; see :meth:`etcdlite.Store.role_get`."""
-        request = rpc_pb2.AuthRoleGetRequest(role=_text(role, "role"))
+        request = rpc_pb2.AuthRoleGetRequest(role=text_arg(role, "role"))
         return role_get_response_from_pb(self._call(lambda s: s.auth.RoleGet, request, safe=True))
 
     def role_list(self) -> RoleListResponse:
@@ -174,7 +157,7 @@ class AuthCalls(Calls):
 
     def role_delete(self, role: str) -> RoleDeleteResponse:
         """etcd ``RoleDelete``; see :meth:`etcdlite.Store.role_delete`."""
-        request = rpc_pb2.AuthRoleDeleteRequest(role=_text(role, "role"))
+        request = rpc_pb2.AuthRoleDeleteRequest(role=text_arg(role, "role"))
         pb = self._call(lambda s: s.auth.RoleDelete, request, safe=False)
         return RoleDeleteResponse(header_from_pb(pb.header))
 
@@ -190,11 +173,11 @@ class AuthCalls(Calls):
         """etcd ``RoleGrantPermission``: ``perm_type`` on a key, a range, a prefix
         (``prefix=True``) or every key from ``key`` on (``range_end="\\0"``); see
         :meth:`etcdlite.Store.role_grant_permission`."""
-        key_b, end_b = _range(key, range_end, prefix)
+        key_b, end_b = permission_range(key, range_end, prefix)
         perm = auth_pb2.Permission(
             permType=to_perm_type(perm_type).name, key=key_b, range_end=end_b
         )
-        request = rpc_pb2.AuthRoleGrantPermissionRequest(name=_text(name, "name"), perm=perm)
+        request = rpc_pb2.AuthRoleGrantPermissionRequest(name=text_arg(name, "name"), perm=perm)
         pb = self._call(lambda s: s.auth.RoleGrantPermission, request, safe=False)
         return RoleGrantPermissionResponse(header_from_pb(pb.header))
 
@@ -208,9 +191,9 @@ class AuthCalls(Calls):
     ) -> RoleRevokePermissionResponse:
         """etcd ``RoleRevokePermission`` of exactly that key or range; see
         :meth:`etcdlite.Store.role_revoke_permission`."""
-        key_b, end_b = _range(key, range_end, prefix)
+        key_b, end_b = permission_range(key, range_end, prefix)
         request = rpc_pb2.AuthRoleRevokePermissionRequest(
-            role=_text(role, "role"), key=key_b, range_end=end_b
+            role=text_arg(role, "role"), key=key_b, range_end=end_b
         )
         pb = self._call(lambda s: s.auth.RoleRevokePermission, request, safe=False)
         return RoleRevokePermissionResponse(header_from_pb(pb.header))
