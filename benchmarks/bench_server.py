@@ -11,11 +11,11 @@ Run it from the repository root (the ``grpc`` extra installed, etcd 3.4, ``etcdc
 One run starts three servers, each in its own process so that no client shares a GIL with a
 server: ``python -m etcdlite serve`` (``--serve-arg=...`` adds arguments; the first
 ``http://`` URL it prints is the gRPC endpoint), real etcd with its data dir on tmpfs
-(``/dev/shm``), and a bare grpcio echo server (this script with ``--echo-server``: the same
-synchronous ``grpc.server`` over a 256-thread pool as etcdlite's ``Server``, a generic handler
-with identity (de)serializers answering ``KV/Put`` and ``KV/Range`` with fixed pre-serialized
-responses of the same size etcd sends, and a ``Watch`` that streams each put as an event: the
-ceiling any Python gRPC server of this shape reaches here). Then,
+(``/dev/shm``), and a bare grpcio echo server (this script with ``--echo-server``: grpcio's
+asyncio server, the faster of grpcio's two servers and the one etcdlite's ``Server`` runs,
+with ``async`` handlers that take and return bytes, answering ``KV/Put`` and ``KV/Range`` with
+fixed pre-serialized responses of the same size etcd sends, and a ``Watch`` that streams each
+put as an event: the ceiling any Python gRPC server reaches here). Then,
 for each of ``--rounds`` rounds, every load runs against every server in turn (the order rotates
 from round to round, so drift hits all alike):
 
@@ -41,6 +41,7 @@ put->event p50; ``check perf --load=m`` passes. Every load is bounded by a count
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import dataclasses
 import os
@@ -61,11 +62,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
+import grpc.aio
 
 from etcdlite.server._pb import kv_pb2, rpc_pb2, rpc_pb2_grpc
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 # The generated stubs carry no annotations.
 _rpc: Any = rpc_pb2_grpc
@@ -115,39 +117,37 @@ class EchoWatch:
     """The echo's ``Watch``: each put's key and value go to every open stream as one event."""
 
     def __init__(self) -> None:
-        self._queues: list[queue.SimpleQueue[bytes]] = []
-        self._lock = threading.Lock()
+        self._queues: list[asyncio.Queue[bytes]] = []
 
     def publish(self, put_request: bytes) -> None:
         """Send a serialized PutRequest to the open streams."""
-        with self._lock:
-            queues = list(self._queues)
-        for q in queues:
-            q.put(put_request)
+        for q in self._queues:
+            q.put_nowait(put_request)
 
-    def watch(self, requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+    async def watch(
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext[bytes, bytes]
+    ) -> AsyncIterator[bytes]:
         """The stream: a created response, then an event per put until the call ends."""
-        next(requests, None)  # the create request
-        q: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        with self._lock:
-            self._queues.append(q)
+        await anext(requests, None)  # the create request
+        q: asyncio.Queue[bytes] = asyncio.Queue()
+        self._queues.append(q)
         try:
             yield rpc_pb2.WatchResponse(header=ECHO_HEADER, created=True).SerializeToString()
-            while context.is_active():
-                try:
-                    put = rpc_pb2.PutRequest.FromString(q.get(timeout=1.0))
-                except queue.Empty:
-                    continue
+            while True:
+                put = rpc_pb2.PutRequest.FromString(await q.get())
                 kv = kv_pb2.KeyValue(key=put.key, value=put.value, mod_revision=200, version=1)
                 event = kv_pb2.Event(type=kv_pb2.Event.PUT, kv=kv)
                 yield rpc_pb2.WatchResponse(header=ECHO_HEADER, events=[event]).SerializeToString()
         finally:
-            with self._lock:
-                self._queues.remove(q)
+            self._queues.remove(q)
 
 
 def run_echo_server() -> int:
     """Serve the echo on a free loopback port until SIGTERM/SIGINT (``--echo-server``)."""
+    return asyncio.run(_echo_server())
+
+
+async def _echo_server() -> int:
     tables = echo_responses()
     watch = EchoWatch()
 
@@ -156,21 +156,18 @@ def run_echo_server() -> int:
         default = next(iter(table.values()))
         if method == "Put":
 
-            def put(request: bytes, context: grpc.ServicerContext) -> bytes:
+            async def put(request: bytes, context: object) -> bytes:
                 watch.publish(request)
                 return table.get(request, default)
 
             return grpc.unary_unary_rpc_method_handler(put)
 
-        def answer(request: bytes, context: grpc.ServicerContext) -> bytes:
+        async def answer(request: bytes, context: object) -> bytes:
             return table.get(request, default)
 
         return grpc.unary_unary_rpc_method_handler(answer)
 
-    import concurrent.futures
-
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="echo")
-    server = grpc.server(pool)
+    server = grpc.aio.server()
     kv = {m: handler(m) for m in tables}
     streams: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
         "Watch": grpc.stream_stream_rpc_method_handler(watch.watch)
@@ -182,17 +179,16 @@ def run_echo_server() -> int:
         )
     )
     port = server.add_insecure_port("127.0.0.1:0")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await server.start()
     try:
         print(f"echo: serving on http://127.0.0.1:{port}", flush=True)
-        while not stop.wait(1.0):
-            pass
+        await stop.wait()
     finally:
-        server.stop(1.0).wait(STOP_TIMEOUT)
-        pool.shutdown(wait=False, cancel_futures=True)
+        await server.stop(1.0)
     return 0
 
 

@@ -388,6 +388,15 @@ class Store(AuthMethods):
         """Whether :meth:`close` was called."""
         return self._closed
 
+    @property
+    def data_dir(self) -> str | None:
+        """The data directory of a durable store, ``None`` for one in memory.
+
+        >>> Store().data_dir is None
+        True
+        """
+        return None if self._journal is None else self._journal.dir.path
+
     def __enter__(self) -> Store:
         return self
 

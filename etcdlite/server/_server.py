@@ -1,11 +1,10 @@
 """The server: :func:`serve` and :class:`Server`, etcd's gRPC API and its JSON gateway.
 
-gRPC is grpc's synchronous server over a thread pool. The Store is synchronous and its waits
-(watch, keep-alive, lock, observe) block a thread anyway, so a thread per active call is the
-direct translation; grpc.aio would only move every Store call into an executor. A stream holds
-one worker for its life (a watch stream one more thread for reading its requests), so the pool
-is sized for streams: ``max_workers`` (default 256) bounds the concurrent calls, streams
-included. Every wait in a servicer is bounded (a poll of :data:`POLL_SECONDS
+gRPC is grpcio's asyncio server on an event loop thread of its own (:mod:`._aio`): the calls
+that never wait (reads, and writes to an in-memory store) are answered on the loop, the others
+(lock, campaign, durable writes, every stream) in a thread pool of ``max_workers`` threads
+(default 256), where a stream holds one thread for its life (a watch stream one more, reading
+its requests). Every wait in a servicer is bounded (a poll of :data:`POLL_SECONDS
 <etcdlite.server._services._common.POLL_SECONDS>`) or woken by the call's end.
 
 The JSON gateway (:mod:`._gateway`) calls the same servicers. As etcd does, both are served on
@@ -43,6 +42,7 @@ import grpc
 
 from .._store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, ETCD_VERSIONS, Store
 from .._watch import GRPC_OVERHEAD_BYTES
+from ._aio import LoopServer
 from ._gateway import Gateway
 from ._listen import (
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -53,7 +53,7 @@ from ._listen import (
     parse_listen_url,
     server_context,
 )
-from ._services import MemberInfo, add_services, make_servicers
+from ._services import MemberInfo, make_servicers
 
 if TYPE_CHECKING:
     import socket
@@ -195,7 +195,7 @@ class Server:
         ]
         if tls is not None:
             options.append(("grpc.server_handshake_timeout_ms", int(tls_handshake_timeout * 1000)))
-        self._server = grpc.server(self._executor, options=options)
+        self._server = LoopServer(options, pool=self._executor, durable=store.data_dir is not None)
         self._listener: Listener | None = None
         self._socket_dir: str | None = None
         self._stopped = True
@@ -236,15 +236,12 @@ class Server:
             MemberInfo(name, tuple(peer_urls), advertise),
             client_cert_auth=client_cert_auth and tls is not None,
         )
-        add_services(self._server, services)
+        self._server.add_services(services)
         self._gateway = Gateway(store, services, version=version, receive_limit=receive_limit)
         self._stopped = False
 
     def _bind_grpc(self, target: str, credentials: grpc.ServerCredentials | None) -> int:
-        if credentials is None:
-            bound = self._server.add_insecure_port(target)
-        else:
-            bound = self._server.add_secure_port(target, credentials)
+        bound = self._server.add_port(target, credentials)
         if not bound:
             raise OSError(f"cannot listen on {target}")
         return int(bound)
@@ -276,6 +273,7 @@ class Server:
             self._listener.close()
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
+        self._server.stop(0)  # ends the loop thread if the server never started
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def start(self) -> Server:
@@ -294,7 +292,7 @@ class Server:
         assert self._listener is not None
         self._listener.close(timeout=0)  # stop accepting, shut the connections down
         self._gateway.close()
-        self._server.stop(grace).wait(timeout=None if grace is None else grace + 5.0)
+        self._server.stop(grace)
         self._listener.close()  # join the connection threads
         if self._own_store:
             self.store.close()
@@ -302,7 +300,7 @@ class Server:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server stops (or ``timeout``); whether it stopped."""
-        return bool(self._server.wait_for_termination(timeout))
+        return self._server.wait(timeout)
 
     def __enter__(self) -> Server:
         return self

@@ -1,14 +1,14 @@
 """One servicer per etcd service, each a thin translation between protobuf and the Store.
 
-:func:`make_servicers` builds them once per server; :func:`add_services` registers them (and the
-gRPC health service) on a ``grpc.Server``, and the JSON gateway calls the same instances.
+:func:`make_servicers` builds them once per server, :func:`by_service` names them for the gRPC
+server (:mod:`.._aio` registers them, with the gRPC health service), and the JSON gateway calls
+the same instances.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .._pb import health_pb2_grpc, rpc_pb2_grpc, v3election_pb2_grpc, v3lock_pb2_grpc
 from .auth import AuthService
 from .cluster import ClusterService, MemberInfo
 from .election import ElectionService
@@ -20,17 +20,9 @@ from .maintenance import MaintenanceService
 from .watch import WatchService
 
 if TYPE_CHECKING:
-    import grpc
-
     from ..._store import Store
 
-__all__ = ("MemberInfo", "Servicers", "add_services", "make_servicers")
-
-# The generated modules carry no annotations: reach them through Any.
-_rpc: Any = rpc_pb2_grpc
-_lock: Any = v3lock_pb2_grpc
-_election: Any = v3election_pb2_grpc
-_health: Any = health_pb2_grpc
+__all__ = ("MemberInfo", "Servicers", "by_service", "make_servicers")
 
 
 class Servicers(NamedTuple):
@@ -67,14 +59,16 @@ def make_servicers(
     return services
 
 
-def add_services(server: grpc.Server, services: Servicers) -> None:
-    """Register every service (and gRPC health) on ``server``."""
-    _rpc.add_KVServicer_to_server(services.kv, server)
-    _rpc.add_WatchServicer_to_server(services.watch, server)
-    _rpc.add_LeaseServicer_to_server(services.lease, server)
-    _rpc.add_ClusterServicer_to_server(services.cluster, server)
-    _rpc.add_MaintenanceServicer_to_server(services.maintenance, server)
-    _rpc.add_AuthServicer_to_server(services.auth, server)
-    _lock.add_LockServicer_to_server(services.lock, server)
-    _election.add_ElectionServicer_to_server(services.election, server)
-    _health.add_HealthServicer_to_server(HealthService(), server)
+def by_service(services: Servicers) -> dict[str, object]:
+    """Every servicer (and gRPC health's) by the full name of the service it serves."""
+    return {
+        "etcdserverpb.KV": services.kv,
+        "etcdserverpb.Watch": services.watch,
+        "etcdserverpb.Lease": services.lease,
+        "etcdserverpb.Cluster": services.cluster,
+        "etcdserverpb.Maintenance": services.maintenance,
+        "etcdserverpb.Auth": services.auth,
+        "v3lockpb.Lock": services.lock,
+        "v3electionpb.Election": services.election,
+        "grpc.health.v1.Health": HealthService(),
+    }

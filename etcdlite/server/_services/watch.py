@@ -41,13 +41,13 @@ if TYPE_CHECKING:
     from ..._watch_stream import WatchStream
     from .._pb import rpc_pb2
 
-__all__ = ("WatchService",)
+__all__ = ("Answers", "WatchService")
 
 #: The errors that refuse one create (etcd's isWatchPermitted), not the stream.
 _REFUSALS = (UserEmptyError, InvalidAuthTokenError, PermissionDeniedError, AuthOldRevisionError)
 
 
-class _Answers:
+class Answers:
     """The stream's responses, with the refused creates' answers mixed in (a pollable of
     :mod:`etcdlite._waiting`)."""
 
@@ -78,6 +78,29 @@ class WatchService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    def serve_request(
+        self,
+        stream: WatchStream,
+        answers: Answers,
+        request: rpc_pb2.WatchRequest,
+        context: grpc.ServicerContext,
+    ) -> None:
+        """Apply one request of the stream: a create runs as the call's caller, and one it may
+        not make is answered (see the module docs); other errors are the stream's."""
+        if request.WhichOneof("request_union") != "create_request":
+            cv.apply_watch_request(stream, request)
+            return
+        try:
+            with acting(self, context):
+                cv.apply_watch_request(stream, request)
+        except _REFUSALS as exc:
+            reason = go_error_text(exc)
+            answers.refused.put(
+                WatchResponse(
+                    self._store.header, -1, created=True, canceled=True, cancel_reason=reason
+                )
+            )
+
     def Watch(
         self, request_iterator: Iterator[rpc_pb2.WatchRequest], context: grpc.ServicerContext
     ) -> Iterator[rpc_pb2.WatchResponse]:
@@ -87,28 +110,13 @@ class WatchService:
         except EtcdError as exc:
             abort(context, exc)
         context.add_callback(stream.close)
-        answers = _Answers(stream)
+        answers = Answers(stream)
         failure: list[BaseException] = []
-
-        def create(request: rpc_pb2.WatchRequest) -> None:
-            try:
-                with acting(self, context):
-                    cv.apply_watch_request(stream, request)
-            except _REFUSALS as exc:
-                reason = go_error_text(exc)
-                answers.refused.put(
-                    WatchResponse(
-                        store.header, -1, created=True, canceled=True, cancel_reason=reason
-                    )
-                )
 
         def read() -> None:
             try:
                 for request in request_iterator:
-                    if request.WhichOneof("request_union") == "create_request":
-                        create(request)
-                    else:
-                        cv.apply_watch_request(stream, request)
+                    self.serve_request(stream, answers, request, context)
             except (EtcdError, TypeError, ValueError) as exc:
                 failure.append(exc)
                 stream.close()
