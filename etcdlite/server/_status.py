@@ -61,6 +61,9 @@ __all__ = (
 
 _CODES: dict[int, grpc.StatusCode] = {c.value[0]: c for c in grpc.StatusCode}
 
+#: A call with no token and no certificate's name.
+ANONYMOUS = Caller()
+
 _F = TypeVar("_F", bound="Callable[..., Any]")
 
 
@@ -109,15 +112,14 @@ def caller_of(store: Store, context: grpc.ServicerContext, *, client_cert_auth: 
             break
         if key == "authorization" and token is None:
             token = value
+    if not token and not client_cert_auth:
+        return ANONYMOUS
     if token:
         text = token.decode(errors="replace") if isinstance(token, bytes) else str(token)
         store.check_token(text)
         return Caller(token=text)
-    if client_cert_auth:
-        name = client_common_name(context)
-        if name:
-            return Caller(user=name)
-    return Caller()
+    name = client_common_name(context)
+    return Caller(user=name) if name else ANONYMOUS
 
 
 @contextlib.contextmanager
@@ -148,9 +150,14 @@ def translate(*, unknown: bool = False) -> Callable[[_F], _F]:
     def decorate(fn: _F) -> _F:
         @functools.wraps(fn)
         def wrapper(self: Servicer, request: object, context: grpc.ServicerContext) -> Any:
+            # acting(), spelled out: this runs on every unary call
             try:
-                with acting(self, context):
+                who = caller_of(self._store, context, client_cert_auth=self.client_cert_auth)
+                reset = caller.set(who)
+                try:
                     return fn(self, request, context)
+                finally:
+                    caller.reset(reset)
             except (EtcdError, TypeError, ValueError) as exc:
                 abort(context, exc, unknown=unknown)
 
