@@ -42,6 +42,7 @@ from .._waiting import wait_async
 from ..errors import EtcdError
 from . import _convert as cv
 from ._call import Aborted, CallContext
+from ._h2 import H2Server
 from ._pb import health_pb2, rpc_pb2, v3election_pb2, v3lock_pb2
 from ._services import by_service
 from ._services._common import POLL_SECONDS
@@ -49,7 +50,8 @@ from ._services.watch import Answers, WatchService
 from ._status import status_of
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+    import ssl
+    from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 
     from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
     from google.protobuf.message import Message
@@ -348,21 +350,25 @@ def _handler(
 
 
 class LoopServer:
-    """A ``grpc.aio`` server on an event loop in a thread of its own, driven synchronously.
+    """The gRPC server (:class:`~._h2.H2Server`) on an event loop in a thread of its own,
+    driven synchronously.
 
-    ``options`` are grpc's channel arguments; ``pool`` runs the calls that do not run on the
-    loop; ``durable`` (the store has a data dir) keeps writes off the loop.
+    ``pool`` runs the calls that do not run on the loop; ``durable`` (the store has a data dir)
+    keeps writes off the loop; ``receive_limit`` is the largest request message taken;
+    ``handshake_timeout`` bounds a TLS handshake.
     """
 
     def __init__(
         self,
-        options: Sequence[tuple[str, Any]],
         *,
         pool: concurrent.futures.Executor,
         durable: bool,
+        receive_limit: int,
+        handshake_timeout: float,
     ) -> None:
         self._pool = pool
         self._inline = INLINE_READS if durable else INLINE_READS | INLINE_WRITES
+        self._handshake_timeout = handshake_timeout
         self._ready: concurrent.futures.Future[asyncio.AbstractEventLoop] = (
             concurrent.futures.Future()
         )
@@ -371,7 +377,10 @@ class LoopServer:
         self._thread = threading.Thread(target=self._run, name="etcdlite-grpc", daemon=True)
         self._thread.start()
         self._loop = self._ready.result()
-        self._server: grpc.aio.Server = self._call(self._make(options))
+        self._handlers: dict[str, Any] = {}
+        self._server = H2Server(
+            self._loop, self._handlers, self._inline, receive_limit=receive_limit
+        )
 
     def _run(self) -> None:
         try:
@@ -385,39 +394,33 @@ class LoopServer:
         self._ready.set_result(loop)
         await self._finished
 
-    async def _make(self, options: Sequence[tuple[str, Any]]) -> grpc.aio.Server:
-        return grpc.aio.server(options=list(options))
-
     def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def add_services(self, services: Servicers) -> None:
-        """Register every service (and gRPC health) in front of ``services``."""
+        """Serve every service (and gRPC health) in front of ``services``."""
+        for name, servicer in by_service(services).items():
+            for m in _SERVICES[name].methods:
+                self._handlers[f"/{name}/{m.name}"] = _handler(
+                    servicer, name, m, inline=self._inline, pool=self._pool
+                )
 
-        async def add() -> None:
-            for name, servicer in by_service(services).items():
-                handlers = {
-                    m.name: _handler(servicer, name, m, inline=self._inline, pool=self._pool)
-                    for m in _SERVICES[name].methods
-                }
-                generic = grpc.method_handlers_generic_handler(name, handlers)
-                self._server.add_generic_rpc_handlers((generic,))
-                self._server.add_registered_method_handlers(name, handlers)
-
-        self._call(add())
-
-    def add_port(self, target: str, credentials: grpc.ServerCredentials | None) -> int:
-        """Bind ``target``; the port bound (0 if it could not be)."""
-
-        async def add() -> int:
-            if credentials is None:
-                return self._server.add_insecure_port(target)
-            return self._server.add_secure_port(target, credentials)
-
-        return int(self._call(add()))
+    def add_port(self, target: str, tls: ssl.SSLContext | None) -> int:
+        """Listen on ``target`` (``host:port``, ``unix:PATH`` or ``unix-abstract:NAME``); the
+        port bound (0 for a unix socket)."""
+        timeout = self._handshake_timeout
+        if target.startswith("unix-abstract:"):
+            path = "\0" + target.removeprefix("unix-abstract:")
+            self._call(self._server.listen_unix(path, tls, timeout))
+            return 0
+        if target.startswith("unix:"):
+            self._call(self._server.listen_unix(target.removeprefix("unix:"), tls, timeout))
+            return 0
+        host, _, port = target.rpartition(":")
+        return int(self._call(self._server.listen_tcp(host.strip("[]"), int(port), tls, timeout)))
 
     def start(self) -> None:
-        self._call(self._server.start())
+        self._call(self._server.start_serving())
 
     def stop(self, grace: float | None) -> None:
         """Stop serving (the running calls end after ``grace`` seconds), end the loop."""

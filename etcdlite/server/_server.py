@@ -35,15 +35,13 @@ import secrets
 import shutil
 import sys
 import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-import grpc
 
 from .._store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, ETCD_VERSIONS, Store
 from .._watch import GRPC_OVERHEAD_BYTES
 from ._aio import LoopServer
 from ._gateway import Gateway
+from ._h2 import tls_context
 from ._listen import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_PENDING_HANDSHAKES,
@@ -57,6 +55,7 @@ from ._services import MemberInfo, make_servicers
 
 if TYPE_CHECKING:
     import socket
+    import ssl
     from collections.abc import Sequence
     from types import TracebackType
 
@@ -168,19 +167,14 @@ class Server:
         client = [parse_listen_url(u) for u in client_urls]
         http = [parse_listen_url(u) for u in listen_client_http_urls]
         tls: TLS | None = None
-        credentials: grpc.ServerCredentials | None = None
+        credentials: ssl.SSLContext | None = None
         if cert_file is not None and key_file is not None and (client_tls or http_tls):
             tls = TLS(
                 server_context(cert_file, key_file, trusted_ca_file),
                 tls_handshake_timeout,
                 tls_max_handshakes,
             )
-            ca = Path(trusted_ca_file).read_bytes() if trusted_ca_file is not None else None
-            credentials = grpc.ssl_server_credentials(
-                [(Path(key_file).read_bytes(), Path(cert_file).read_bytes())],
-                root_certificates=ca,
-                require_client_auth=ca is not None,
-            )
+            credentials = tls_context(cert_file, key_file, trusted_ca_file)
         self._own_store = store is None
         if store is None:
             store = Store(max_txn_ops=max_txn_ops, max_request_bytes=max_request_bytes)
@@ -189,13 +183,12 @@ class Server:
             max_workers=max_workers, thread_name_prefix="etcdlite-grpc"
         )
         receive_limit = max_request_bytes + GRPC_OVERHEAD_BYTES
-        options: list[tuple[str, int]] = [
-            ("grpc.max_receive_message_length", receive_limit),
-            ("grpc.max_send_message_length", 2**31 - 1),
-        ]
-        if tls is not None:
-            options.append(("grpc.server_handshake_timeout_ms", int(tls_handshake_timeout * 1000)))
-        self._server = LoopServer(options, pool=self._executor, durable=store.data_dir is not None)
+        self._server = LoopServer(
+            pool=self._executor,
+            durable=store.data_dir is not None,
+            receive_limit=receive_limit,
+            handshake_timeout=tls_handshake_timeout,
+        )
         self._listener: Listener | None = None
         self._socket_dir: str | None = None
         self._stopped = True
@@ -240,13 +233,13 @@ class Server:
         self._gateway = Gateway(store, services, version=version, receive_limit=receive_limit)
         self._stopped = False
 
-    def _bind_grpc(self, target: str, credentials: grpc.ServerCredentials | None) -> int:
+    def _bind_grpc(self, target: str, credentials: ssl.SSLContext | None) -> int:
         bound = self._server.add_port(target, credentials)
         if not bound:
             raise OSError(f"cannot listen on {target}")
         return int(bound)
 
-    def _bind_private_grpc(self, credentials: grpc.ServerCredentials | None) -> str:
+    def _bind_private_grpc(self, credentials: ssl.SSLContext | None) -> str:
         """Bind gRPC to a unix socket only the relay uses; its address for ``connect``. With
         ``credentials`` it serves TLS: the relay passes the client's TLS session through.
 
@@ -255,11 +248,11 @@ class Server:
         """
         if ABSTRACT_SOCKETS:
             name = f"etcdlite-{os.getpid()}-{secrets.token_hex(8)}"
-            self._bind_grpc(f"unix-abstract:{name}", credentials)
+            self._server.add_port(f"unix-abstract:{name}", credentials)
             return f"\0{name}"
         self._socket_dir = tempfile.mkdtemp(prefix="etcdlite-")
         path = os.path.join(self._socket_dir, "grpc.sock")
-        self._bind_grpc(f"unix:{path}", credentials)
+        self._server.add_port(f"unix:{path}", credentials)
         return path
 
     def _serve_http(self, sock: socket.socket, address: object) -> None:
