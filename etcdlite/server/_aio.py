@@ -50,6 +50,7 @@ from ._services.watch import Answers, WatchService
 from ._status import status_of
 
 if TYPE_CHECKING:
+    import socket
     import ssl
     from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 
@@ -418,6 +419,14 @@ class LoopServer:
             return 0
         host, _, port = target.rpartition(":")
         return int(self._call(self._server.listen_tcp(host.strip("[]"), int(port), tls, timeout)))
+
+    def adopt(self, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
+        """Serve gRPC on ``sock``, a connection accepted elsewhere (nothing of it read)."""
+        timeout = self._handshake_timeout
+        try:
+            asyncio.run_coroutine_threadsafe(self._server.adopt(sock, tls, timeout), self._loop)
+        except RuntimeError:  # the loop has ended: the server stopped
+            sock.close()
 
     def start(self) -> None:
         self._call(self._server.start_serving())

@@ -1,30 +1,25 @@
-"""The front process: accepts on the client URLs and relays gRPC, outside the server's GIL.
+"""The front process: accepts on the client URLs and sorts the connections, outside the server's GIL.
 
-etcd answers gRPC and the JSON gateway on one port; grpcio cannot adopt a socket accepted
-elsewhere, so gRPC connections are relayed to grpcio's private unix socket (see
-:mod:`._listen`). Relaying inside the server process costs every gRPC call a trip through the
-server's GIL, in contention with grpcio's own threads: under etcdctl's ``check perf --load=m``
-the slowest put took 0.9 s that way, against 0.05 s with the relay in a process of its own
-(``docs/gateway.md``). So :class:`~._listen.Listener` starts this program (``python -I -S
-_front.py``: the standard library only, nothing of etcdlite is imported):
+etcd answers gRPC and the JSON gateway on one port. :class:`~._listen.Listener` starts this
+program (``python -I -S _front.py``: the standard library only, nothing of etcdlite is
+imported), so that accepting and sorting never wait for the server's GIL:
 
 * it inherits the listening sockets and accepts on them, a thread each;
-* a connection that starts with the HTTP/2 preface is relayed to grpcio's unix socket, a
-  thread each way;
-* any other connection is handed back to the server over the control socket (``SCM_RIGHTS``),
-  where the gateway serves it as HTTP/1.1, and closed here;
+* it peeks at each connection's first bytes, reading nothing: one that starts with the HTTP/2
+  preface is gRPC's, any other is the gateway's (HTTP/1.1);
+* it hands each connection back to the server over the control socket (``SCM_RIGHTS``, with a
+  byte that says which: ``g`` for gRPC, ``c`` for the gateway), and closes its own copy;
 * it exits as soon as the control socket ends: the server closed it, or died.
 
 With TLS (``https://`` client URLs) this process never decrypts anything: it peeks at the
 client's first TLS record, the ClientHello, and reads the protocols it offers (ALPN). A client
-offering ``h2`` and not ``http/1.1`` (every gRPC client) is relayed, still encrypted, to grpcio,
-which serves TLS on its private socket and so knows the client's certificate; any other
-ClientHello is handed back as a raw socket, nothing of it read yet, and the server does the
-handshake for the gateway (:mod:`._listen`). A connection whose first byte is not a TLS
-handshake record is closed; one that has not sent its ClientHello within the handshake timeout
-too, and past ``MAX_PENDING`` connections waiting for theirs, new ones are closed at once.
+offering ``h2`` and not ``http/1.1`` (every gRPC client) goes to gRPC, any other to the
+gateway, nothing of it read yet; the server does the handshake. A connection whose first byte
+is not a TLS handshake record is closed; one that has not sent its ClientHello within the
+handshake timeout too, and past ``MAX_PENDING`` connections waiting for theirs, new ones are
+closed at once.
 
-Usage: ``_front.py CONTROL_FD GRPC_PATH_HEX HANDSHAKE_TIMEOUT MAX_PENDING LISTEN_FD...``
+Usage: ``_front.py CONTROL_FD HANDSHAKE_TIMEOUT MAX_PENDING LISTEN_FD...``
 (``HANDSHAKE_TIMEOUT`` 0: plain HTTP, no TLS).
 """
 
@@ -41,8 +36,6 @@ from typing import Literal
 #: The start of every HTTP/2 connection (RFC 9113 section 3.4); no HTTP/1.x request starts so.
 GRPC_PREFACE = b"PRI "
 
-_COPY_BUFFER = 256 * 1024
-
 #: The first byte of a TLS handshake record (RFC 8446 section 5.1), which a ClientHello is in.
 TLS_HANDSHAKE = 0x16
 #: A TLS record's header: type, version, length.
@@ -53,6 +46,8 @@ _MAX_RECORD = 2**14 + 2048
 _PEEK_PAUSE = 0.01
 
 Route = Literal["grpc", "http", "drop"]
+#: The byte a connection handed back comes with, per route.
+_TAGS = {"grpc": b"g", "http": b"c"}
 
 
 def offered_protocols(record: bytes) -> list[bytes] | None:
@@ -156,45 +151,11 @@ def _shutdown(sock: socket.socket) -> None:
         pass
 
 
-def copy(source: socket.socket, target: socket.socket) -> None:
-    """Copy ``source`` to ``target`` until ``source`` ends; then end ``target``'s sending side
-    (on an error, both sockets entirely)."""
-    buffer = bytearray(_COPY_BUFFER)
-    view = memoryview(buffer)
-    try:
-        while n := source.recv_into(buffer):
-            target.sendall(view[:n])
-    except OSError:
-        _shutdown(source)
-        _shutdown(target)
-        return
-    try:
-        target.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-
-
-def relay(conn: socket.socket, path: str) -> None:
-    """Relay ``conn`` to the unix socket ``path`` both ways until both sides end."""
-    backend = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        backend.connect(path)
-        back = threading.Thread(target=copy, args=(backend, conn), daemon=True)
-        back.start()
-        copy(conn, backend)
-        back.join()
-    finally:
-        backend.close()
-
-
 class Front:
-    """The accept loops, the relays and the hand-back of HTTP/1.1 connections."""
+    """The accept loops and the hand-back of every connection."""
 
-    def __init__(
-        self, control: socket.socket, grpc_path: str, handshake_timeout: float, max_pending: int
-    ) -> None:
+    def __init__(self, control: socket.socket, handshake_timeout: float, max_pending: int) -> None:
         self._control = control
-        self._grpc_path = grpc_path
         self._send = threading.Lock()
         self._handshake_timeout = handshake_timeout
         self._pending = Pending(max_pending)
@@ -210,12 +171,9 @@ class Front:
     def serve(self, conn: socket.socket) -> None:
         try:
             route = self._route(conn)
-            if route == "grpc":
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                relay(conn, self._grpc_path)
-            elif route == "http":
+            if route != "drop":
                 with self._send:
-                    socket.send_fds(self._control, [b"c"], [conn.fileno()])
+                    socket.send_fds(self._control, [_TAGS[route]], [conn.fileno()])
         except OSError:
             pass
         finally:
@@ -238,9 +196,9 @@ class Front:
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when this ends
     control = socket.socket(fileno=int(argv[1]))
-    front = Front(control, bytes.fromhex(argv[2]).decode(), float(argv[3]), int(argv[4]))
+    front = Front(control, float(argv[2]), int(argv[3]))
     control.setblocking(True)
-    for fd in argv[5:]:
+    for fd in argv[4:]:
         listening = socket.socket(fileno=int(fd))
         listening.setblocking(True)  # the server polled it with a timeout: O_NONBLOCK is set
         threading.Thread(target=front.accept, args=(listening,), daemon=True).start()
@@ -249,7 +207,7 @@ def main(argv: list[str]) -> int:
             pass
     except OSError:
         pass
-    os._exit(0)  # every relay and accept thread ends with the process
+    os._exit(0)  # every accept thread ends with the process
 
 
 if __name__ == "__main__":

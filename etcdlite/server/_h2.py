@@ -43,6 +43,7 @@ from ._hpack import Decoder, Encoder, HPACKError
 from ._listen import _common_name
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import AsyncIterator, Callable, Coroutine
 
 __all__ = ("H2Server",)
@@ -588,6 +589,7 @@ class H2Server:
         self.connections: set[Connection] = set()
         self.servers: list[asyncio.AbstractServer] = []
         self.tasks: set[asyncio.Task[None]] = set()
+        self.closed = False
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -760,6 +762,23 @@ class H2Server:
         port_bound: int = server.sockets[0].getsockname()[1]
         return port_bound
 
+    async def adopt(
+        self, sock: socket.socket, tls: ssl.SSLContext | None, handshake: float
+    ) -> None:
+        """Serve a connection accepted elsewhere (by :mod:`._listen`)."""
+        if self.closed:
+            sock.close()
+            return
+        try:
+            await self.loop.connect_accepted_socket(
+                lambda: Connection(self),
+                sock,
+                ssl=tls,
+                ssl_handshake_timeout=handshake if tls is not None else None,
+            )
+        except (OSError, asyncio.TimeoutError):  # ssl.SSLError among them: the client's failure
+            sock.close()
+
     async def start_serving(self) -> None:
         for server in self.servers:
             await server.start_serving()
@@ -767,6 +786,7 @@ class H2Server:
     async def stop(self, grace: float | None) -> None:
         """Stop accepting; GOAWAY to every connection; after ``grace`` seconds cancel the calls
         still running and close the connections."""
+        self.closed = True
         for server in self.servers:
             server.close()
         for conn in list(self.connections):

@@ -1,33 +1,30 @@
 """The client URLs' listeners: gRPC and the JSON gateway on the same port, as etcd serves them.
 
 etcd answers gRPC and its JSON gateway on one client URL (clients such as etcd3gw assume one
-endpoint). grpcio cannot take over a socket accepted elsewhere, so gRPC listens privately (a
-unix socket: abstract on Linux, else in a temporary directory) and :class:`Listener` accepts
-on every client URL, peeks at the first bytes of each connection and either relays it to gRPC
-(the HTTP/2 connection preface, ``PRI * HTTP/2.0``) or serves it as HTTP/1.1 with the gateway.
-Where the platform can pass sockets between processes (``socket.send_fds``: every Unix), the
-accepting and the relaying happen in a small process of its own (:mod:`._front`), so relayed
-bytes never wait for this process's GIL; HTTP/1.1 connections come back over a unix socket and
-are served here. Elsewhere the relay runs in this process: two blocking copies per connection,
-one thread each way. ``docs/gateway.md`` gives what the relay costs, and
-``--listen-client-http-urls`` avoids it (gRPC then binds the client URLs itself).
+endpoint). :class:`Listener` accepts on every client URL, peeks at the first bytes of each
+connection, reading nothing, and hands it over: the HTTP/2 connection preface (``PRI *
+HTTP/2.0``) to gRPC (``serve_grpc``: the server's own transport takes the socket over, see
+:mod:`._h2`), anything else to the gateway, served here as HTTP/1.1. Where the platform can pass
+sockets between processes (``socket.send_fds``: every Unix), the accepting and the sorting
+happen in a small process of its own (:mod:`._front`), which hands every connection back;
+elsewhere in threads of this process.
 
 Every thread and socket is tracked: :meth:`Listener.close` stops accepting, shuts every open
-connection down (which wakes the threads blocked on them) and joins the threads.
+connection down (which wakes the threads blocked on them) and joins the threads. A connection
+handed to gRPC is gRPC's from then on.
 
-TLS (``https://`` URLs, :class:`TLS`) is terminated where each protocol is served, never in
-the relay: grpcio serves TLS itself, on its private socket or on the client URLs it binds, so
-it verifies the client's certificate and gives it to the servicers; the gateway's connections
-are handshaken here with :mod:`ssl`. On a port serving both, the ClientHello tells them apart
-(:func:`._front.route_tls`): gRPC clients offer the ALPN protocol ``h2`` alone, HTTP clients
-(curl, urllib, requests) offer ``http/1.1``, which the gateway picks. An HTTP/1.1 connection is
-handed back still unread, so no TLS session ever crosses a process boundary. The decrypted
-bytes reach the gateway through a socket pair, copied by one thread per connection
-(:func:`pump`) that alone uses the TLS session: OpenSSL does not allow one session to be read
-and written from two threads at once, as the gateway's streams would. A client has
-``handshake_timeout`` seconds to send its ClientHello and finish the handshake, and at most
-``max_pending`` connections wait for theirs (in the front process, then in this one); past
-that, new connections are closed at once. ``docs/gateway.md`` ("TLS") says more.
+TLS (``https://`` URLs, :class:`TLS`) is terminated where each protocol is served: gRPC's
+connections by the gRPC transport, which so verifies the client's certificate and gives it to
+the servicers; the gateway's connections are handshaken here with :mod:`ssl`. On a port serving
+both, the ClientHello tells them apart (:func:`._front.route_tls`): gRPC clients offer the ALPN
+protocol ``h2`` alone, HTTP clients (curl, urllib, requests) offer ``http/1.1``, which the
+gateway picks. A connection is handed over still unread. The decrypted bytes reach the gateway
+through a socket pair, copied by one thread per connection (:func:`pump`) that alone uses the
+TLS session: OpenSSL does not allow one session to be read and written from two threads at
+once, as the gateway's streams would. A client has ``handshake_timeout`` seconds to send its
+ClientHello and finish the handshake, and at most ``max_pending`` connections wait for theirs
+(in the front process, then in this one); past that, new connections are closed at once.
+``docs/gateway.md`` ("TLS") says more.
 
 >>> parse_listen_url("http://127.0.0.1:0")
 ('127.0.0.1', 0)
@@ -48,7 +45,7 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._front import GRPC_PREFACE, Pending, copy, route_tls
+from ._front import GRPC_PREFACE, Pending, route_tls
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -67,7 +64,7 @@ __all__ = (
     "server_context",
 )
 
-#: Whether the accepting and relaying run in a front process (:mod:`._front`).
+#: Whether the accepting and sorting run in a front process (:mod:`._front`).
 FRONT_PROCESS: bool = hasattr(socket, "send_fds")
 _FRONT = str(Path(__file__).with_name("_front.py"))
 #: How long :meth:`Listener.close` waits for the front process before killing it.
@@ -253,19 +250,19 @@ def pump(secure: ssl.SSLSocket, plain: socket.socket) -> None:
 
 
 class Listener:
-    """Accepts on ``addresses``: HTTP/2 goes to the gRPC server at ``grpc_path`` (a unix
-    socket's address, ``"\\0name"`` for an abstract one), everything else to ``serve_http``
-    (with the connection and the client's address); with ``grpc_path=None`` everything is
-    HTTP. With ``tls``, every address serves TLS: gRPC's connections are relayed still
-    encrypted (the gRPC server serves TLS too), HTTP ones are handshaken here and go to
-    ``serve_https`` (with the client certificate's CN too, or ``None``)."""
+    """Accepts on ``addresses``: HTTP/2 connections go to ``serve_grpc`` (the socket, unread,
+    which it owns from then on), everything else to ``serve_http`` (with the connection and the
+    client's address); with ``serve_grpc=None`` everything is HTTP. With ``tls``, every address
+    serves TLS: gRPC's connections are handed over before the handshake (the gRPC transport
+    serves TLS), HTTP ones are handshaken here and go to ``serve_https`` (with the client
+    certificate's CN too, or ``None``)."""
 
     def __init__(
         self,
         addresses: Sequence[tuple[str, int]],
         *,
         serve_http: Callable[[socket.socket, Any], None],
-        grpc_path: str | None,
+        serve_grpc: Callable[[socket.socket], None] | None,
         tls: TLS | None = None,
         serve_https: Callable[[socket.socket, Any, str | None], None] | None = None,
         front_process: bool = FRONT_PROCESS,
@@ -274,10 +271,10 @@ class Listener:
             raise ValueError("a TLS listener needs serve_https")
         self._serve_http = serve_http
         self._serve_https_conn = serve_https
-        self._grpc_path = grpc_path
+        self._serve_grpc = serve_grpc
         self._tls = tls
         self._pending = Pending(tls.max_pending if tls is not None else 0)
-        self._front_process = front_process and grpc_path is not None
+        self._front_process = front_process and serve_grpc is not None
         self._front: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._lock = threading.Lock()
@@ -309,7 +306,6 @@ class Listener:
             self._spawn(self._accept, sock, name="etcdlite-accept")
 
     def _start_front(self) -> None:
-        assert self._grpc_path is not None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = [theirs.fileno(), *(sock.fileno() for sock in self._listening)]
         tls = self._tls
@@ -321,7 +317,6 @@ class Listener:
                     "-S",
                     _FRONT,
                     str(fds[0]),
-                    self._grpc_path.encode().hex(),
                     repr(tls.handshake_timeout) if tls is not None else "0",
                     str(tls.max_pending) if tls is not None else "0",
                 ]
@@ -340,7 +335,7 @@ class Listener:
         self._spawn(self._receive, ours, name="etcdlite-front")
 
     def _receive(self, control: socket.socket) -> None:
-        """Serve the HTTP/1.1 connections the front process hands back, until it ends."""
+        """Serve the connections the front process hands back, until it ends."""
         while True:
             try:
                 message, fds, _, _ = socket.recv_fds(control, 1, 8)
@@ -354,6 +349,10 @@ class Listener:
                 for conn in conns:
                     conn.close()
                 return
+            if message == b"g" and self._serve_grpc is not None:
+                for conn in conns:
+                    self._serve_grpc(conn)
+                continue
             for conn in conns:
                 if not self._track(conn):
                     conn.close()
@@ -469,20 +468,25 @@ class Listener:
     def _serve(self, conn: socket.socket, address: Any) -> None:
         try:
             if self._tls is not None:
-                route = "http" if self._grpc_path is None else self._route_tls(conn, self._tls)
+                route = "http" if self._serve_grpc is None else self._route_tls(conn, self._tls)
                 if route == "grpc":
-                    assert self._grpc_path is not None
-                    self._relay(conn, self._grpc_path)
+                    self._hand_to_grpc(conn)
                 elif route == "http":
                     self._serve_https(conn, address, self._tls)
-            elif self._grpc_path is not None and self._is_http2(conn):
-                self._relay(conn, self._grpc_path)
+            elif self._serve_grpc is not None and self._is_http2(conn):
+                self._hand_to_grpc(conn)
             else:
                 self._serve_http(conn, address)
         except OSError:
             pass
         finally:
             self._forget(conn)
+
+    def _hand_to_grpc(self, conn: socket.socket) -> None:
+        assert self._serve_grpc is not None
+        with self._lock:
+            self._sockets.discard(conn)
+        self._serve_grpc(socket.socket(fileno=conn.detach()))
 
     def _route_tls(self, conn: socket.socket, tls: TLS) -> str:
         if not self._pending.enter():
@@ -496,28 +500,6 @@ class Listener:
     def _is_http2(conn: socket.socket) -> bool:
         head = conn.recv(len(GRPC_PREFACE), socket.MSG_PEEK | socket.MSG_WAITALL)
         return head == GRPC_PREFACE
-
-    def _relay(self, conn: socket.socket, path: str) -> None:
-        backend = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if not self._track(backend):
-            backend.close()
-            return
-        try:
-            backend.connect(path)
-            done = threading.Event()
-
-            def back() -> None:
-                try:
-                    copy(backend, conn)
-                finally:
-                    done.set()
-
-            if not self._spawn(back, name="etcdlite-relay"):
-                return
-            copy(conn, backend)
-            done.wait()
-        finally:
-            self._forget(backend)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop accepting, shut every connection down, wait (up to ``timeout``) for threads."""

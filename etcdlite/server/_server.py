@@ -30,11 +30,7 @@ CN of the client's certificate with :func:`._listen.client_common_name` (grpcio'
 from __future__ import annotations
 
 import concurrent.futures
-import os
-import secrets
-import shutil
 import sys
-import tempfile
 from typing import TYPE_CHECKING
 
 from .._store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, ETCD_VERSIONS, Store
@@ -190,7 +186,7 @@ class Server:
             handshake_timeout=tls_handshake_timeout,
         )
         self._listener: Listener | None = None
-        self._socket_dir: str | None = None
+        self._grpc_tls: ssl.SSLContext | None = None
         self._stopped = True
         grpc_credentials = credentials if client_tls else None
         try:
@@ -199,17 +195,17 @@ class Server:
                 self._listener = Listener(
                     http,
                     serve_http=self._serve_http,
-                    grpc_path=None,
+                    serve_grpc=None,
                     tls=tls if http_tls else None,
                     serve_https=self._serve_https,
                 )
                 http = self._listener.addresses
             else:
-                grpc_path = self._bind_private_grpc(grpc_credentials)
+                self._grpc_tls = grpc_credentials
                 self._listener = Listener(
                     client,
                     serve_http=self._serve_http,
-                    grpc_path=grpc_path,
+                    serve_grpc=self._serve_grpc,
                     tls=tls if client_tls else None,
                     serve_https=self._serve_https,
                 )
@@ -239,21 +235,8 @@ class Server:
             raise OSError(f"cannot listen on {target}")
         return int(bound)
 
-    def _bind_private_grpc(self, credentials: ssl.SSLContext | None) -> str:
-        """Bind gRPC to a unix socket only the relay uses; its address for ``connect``. With
-        ``credentials`` it serves TLS: the relay passes the client's TLS session through.
-
-        On Linux it is an abstract socket, which leaves nothing on disk even if the process is
-        killed; elsewhere a socket file in a private temporary directory.
-        """
-        if ABSTRACT_SOCKETS:
-            name = f"etcdlite-{os.getpid()}-{secrets.token_hex(8)}"
-            self._server.add_port(f"unix-abstract:{name}", credentials)
-            return f"\0{name}"
-        self._socket_dir = tempfile.mkdtemp(prefix="etcdlite-")
-        path = os.path.join(self._socket_dir, "grpc.sock")
-        self._server.add_port(f"unix:{path}", credentials)
-        return path
+    def _serve_grpc(self, sock: socket.socket) -> None:
+        self._server.adopt(sock, self._grpc_tls)
 
     def _serve_http(self, sock: socket.socket, address: object) -> None:
         self._gateway.handle(sock, address)
@@ -264,8 +247,6 @@ class Server:
     def _cleanup(self) -> None:
         if self._listener is not None:
             self._listener.close()
-        if self._socket_dir is not None:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
         self._server.stop(0)  # ends the loop thread if the server never started
         self._executor.shutdown(wait=False, cancel_futures=True)
 

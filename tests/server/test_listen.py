@@ -1,9 +1,10 @@
 """The shared client port (``etcdlite/server/_listen.py``, ``_front.py``), on its own.
 
-A :class:`Listener` in front of a unix-socket echo server (standing in for grpcio) and a
-callback (standing in for the gateway): a connection that starts with the HTTP/2 preface is
-relayed to the echo server byte for byte, any other reaches the callback; with the front
-process (the default where sockets can be passed) and without it. Closing the listener ends
+A :class:`Listener` in front of two callbacks: an echo that takes over the gRPC connections
+(standing in for the gRPC transport) and an answer to one line (standing in for the gateway). A
+connection that starts with the HTTP/2 preface is handed to the echo with nothing of it read
+(every byte comes back), any other reaches the gateway's callback; with the front process (the
+default where sockets can be passed) and without it. Closing the listener ends
 the front process, and so does the death of the process that started it.
 """
 
@@ -29,37 +30,43 @@ if TYPE_CHECKING:
 TIMEOUT = 10.0
 
 
-@pytest.fixture
-def echo_path() -> Iterator[str]:
-    """An abstract unix socket that echoes every connection back."""
-    path = f"\0etcdlite-test-echo-{os.getpid()}-{time.monotonic_ns()}"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(16)
-    stop = threading.Event()
+class Echo:
+    """The gRPC transport's stand-in: echoes every connection it is given, in a thread each."""
 
-    def echo(conn: socket.socket) -> None:
-        with conn:
-            while data := conn.recv(65536):
-                conn.sendall(data)
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.conns: list[socket.socket] = []
 
-    def accept() -> None:
-        while not stop.is_set():
+    def __call__(self, conn: socket.socket) -> None:
+        conn.setblocking(True)
+        self.conns.append(conn)
+
+        def echo() -> None:
+            with conn:
+                while data := conn.recv(65536):
+                    conn.sendall(data)
+
+        thread = threading.Thread(target=echo, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def close(self) -> None:
+        for conn in self.conns:
             try:
-                conn, _ = server.accept()
+                conn.shutdown(socket.SHUT_RDWR)
             except OSError:
-                return
-            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+                pass
+        for thread in self.threads:
+            thread.join(TIMEOUT)
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
+
+@pytest.fixture
+def echo() -> Iterator[Echo]:
+    taker = Echo()
     try:
-        yield path
+        yield taker
     finally:
-        stop.set()
-        server.shutdown(socket.SHUT_RDWR)
-        server.close()
-        thread.join(TIMEOUT)
+        taker.close()
 
 
 def _http(conn: socket.socket, address: Any) -> None:
@@ -86,18 +93,18 @@ if FRONT_PROCESS:
 
 
 @pytest.mark.parametrize("front", modes)
-def test_preface_is_relayed_and_the_rest_is_http(echo_path: str, front: bool) -> None:
+def test_preface_is_handed_to_grpc_and_the_rest_is_http(echo: Echo, front: bool) -> None:
     listener = Listener(
         [("127.0.0.1", 0), ("127.0.0.1", 0)],
         serve_http=_http,
-        grpc_path=echo_path,
+        serve_grpc=echo,
         front_process=front,
     )
     listener.start()
     try:
         for address in listener.addresses:
             big = GRPC_PREFACE + os.urandom(300_000)
-            assert _exchange(address, big, len(big)) == big  # relayed both ways, intact
+            assert _exchange(address, big, len(big)) == big  # handed over unread, intact
             assert _exchange(address, b"POST /v3/kv/range HTTP/1.1\r\n", 64) == (
                 b"http:POST /v3/kv/range HTTP/1.1\r\n"
             )

@@ -15,7 +15,6 @@ import datetime
 import http.client
 import ipaddress
 import json
-import os
 import re
 import shutil
 import socket
@@ -23,7 +22,6 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,7 +42,7 @@ from etcdlite.server._server import check_tls
 from etcdlite.server._services.maintenance import MaintenanceService
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from etcdlite.server import Server
@@ -652,16 +650,13 @@ def test_gateway_streams_and_large_bodies_over_https(server: Server, certs: Cert
 
 
 @pytest.fixture
-def tls_backend(certs: Certs) -> Iterator[str]:
-    """grpcio's stand-in: an abstract unix socket serving TLS (ALPN h2) that answers each
-    connection's first line with ``grpc:`` and the line."""
+def tls_backend(certs: Certs) -> Iterator[Callable[[socket.socket], None]]:
+    """The gRPC transport's stand-in: takes a connection over (nothing of it read yet), does
+    the TLS handshake (ALPN h2) and answers its first line with ``grpc:`` and the line."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certs.server, certs.server_key)
     context.set_alpn_protocols(["h2"])
-    path = f"\0etcdlite-test-tls-{os.getpid()}-{time.monotonic_ns()}"
-    listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listening.bind(path)
-    listening.listen(16)
+    threads: list[threading.Thread] = []
 
     def answer(conn: socket.socket) -> None:
         try:
@@ -670,30 +665,26 @@ def tls_backend(certs: Certs) -> Iterator[str]:
         except OSError:
             pass
 
-    def accept() -> None:
-        while True:
-            try:
-                conn, _ = listening.accept()
-            except OSError:
-                return
-            conn.settimeout(WAIT)
-            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+    def take(conn: socket.socket) -> None:
+        conn.settimeout(WAIT)
+        thread = threading.Thread(target=answer, args=(conn,), daemon=True)
+        threads.append(thread)
+        thread.start()
 
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
     try:
-        yield path
+        yield take
     finally:
-        listening.shutdown(socket.SHUT_RDWR)
-        listening.close()
-        thread.join(WAIT)
+        for thread in threads:
+            thread.join(WAIT)
 
 
 @pytest.mark.parametrize("front", [True, False], ids=["front-process", "in-process"])
-def test_listener_routes_tls_by_alpn(certs: Certs, tls_backend: str, front: bool) -> None:
-    """The listener, in the front process or in this one, relays a ClientHello offering h2
-    alone to the gRPC socket still encrypted, and handshakes any other for the gateway, which
-    gets the client's CN; a connection that is no TLS is closed."""
+def test_listener_routes_tls_by_alpn(
+    certs: Certs, tls_backend: Callable[[socket.socket], None], front: bool
+) -> None:
+    """The listener, in the front process or in this one, hands a ClientHello offering h2
+    alone to gRPC unread (gRPC does the handshake), and handshakes any other for the gateway,
+    which gets the client's CN; a connection that is no TLS is closed."""
 
     def serve_http(conn: socket.socket, address: Any) -> None:
         raise AssertionError("a TLS listener served plain HTTP")
@@ -706,7 +697,7 @@ def test_listener_routes_tls_by_alpn(certs: Certs, tls_backend: str, front: bool
     listener = Listener(
         [("127.0.0.1", 0)],
         serve_http=serve_http,
-        grpc_path=tls_backend,
+        serve_grpc=tls_backend,
         tls=tls,
         serve_https=serve_https,
         front_process=front,
