@@ -1,8 +1,9 @@
-"""What serving gRPC and the JSON gateway on one port costs gRPC: calls/s, relayed and direct.
+"""What serving gRPC and the JSON gateway on one port costs gRPC: calls/s, shared and direct.
 
 ``etcdlite serve`` answers gRPC and the gateway on each ``--listen-client-urls`` URL, as etcd
-does, by relaying gRPC connections to a private gRPC server; with ``--listen-client-http-urls``
-the gateway gets a URL of its own and gRPC binds the client URL itself. This starts the server
+does: a front process sorts the connections by their first bytes and hands gRPC's to the
+server's transport; with ``--listen-client-http-urls`` the gateway gets a URL of its own and
+gRPC accepts on the client URL itself. This starts the server
 both ways (a subprocess each, so client and server do not share a GIL) and times, from a Python
 grpc client in this process:
 
@@ -12,9 +13,9 @@ grpc client in this process:
   (the same either way; shown for scale).
 
 Rounds alternate the two servers; the table gives, per row, the median calls/s of each, the
-relayed rate as a fraction of the direct one, and the server process's CPU time per call
+shared rate as a fraction of the direct one, and the server process's CPU time per call
 (user + system, from ``/proc/<pid>/stat``; Linux only, else blank). Calls/s move with whatever
-else the machine runs; the CPU per call is the steadier measure of what the relay adds.
+else the machine runs; the CPU per call is the steadier measure of what sharing adds.
 
     python benchmarks/bench_mux.py                   # 3 rounds of 3,000 calls
     python benchmarks/bench_mux.py --calls 300 --rounds 1
@@ -50,7 +51,7 @@ Rate = tuple[float, float]
 PROCESS_TIMEOUT = 20.0
 
 MODES = {
-    "relayed": ["--listen-client-urls=http://127.0.0.1:0"],
+    "shared": ["--listen-client-urls=http://127.0.0.1:0"],
     "direct": [
         "--listen-client-urls=http://127.0.0.1:0",
         "--listen-client-http-urls=http://127.0.0.1:0",
@@ -172,17 +173,17 @@ def main() -> None:
                     results[mode].setdefault(row, []).append(rate)
             print(f"round {r + 1}/{args.rounds}: {mode} done", file=sys.stderr)
     print(
-        f"{'row':<24}{'relayed/s':>11}{'direct/s':>11}{'ratio':>7}"
-        f"{'relayed cpu us':>16}{'direct cpu us':>15}{'extra us':>10}"
+        f"{'row':<24}{'shared/s':>11}{'direct/s':>11}{'ratio':>7}"
+        f"{'shared cpu us':>16}{'direct cpu us':>15}{'extra us':>10}"
     )
     for row in results["direct"]:
-        relayed = statistics.median(r[0] for r in results["relayed"][row])
+        shared = statistics.median(r[0] for r in results["shared"][row])
         direct = statistics.median(r[0] for r in results["direct"][row])
-        relayed_cpu = statistics.median(r[1] for r in results["relayed"][row])
+        shared_cpu = statistics.median(r[1] for r in results["shared"][row])
         direct_cpu = statistics.median(r[1] for r in results["direct"][row])
         print(
-            f"{row:<24}{relayed:>11,.0f}{direct:>11,.0f}{relayed / direct:>7.2f}"
-            f"{relayed_cpu:>16,.0f}{direct_cpu:>15,.0f}{relayed_cpu - direct_cpu:>10,.0f}"
+            f"{row:<24}{shared:>11,.0f}{direct:>11,.0f}{shared / direct:>7.2f}"
+            f"{shared_cpu:>16,.0f}{direct_cpu:>15,.0f}{shared_cpu - direct_cpu:>10,.0f}"
         )
 
 
