@@ -31,7 +31,7 @@ class Aborted(Exception):
 
 class CallContext:
     """The part of ``grpc.ServicerContext`` the servicers use, for one call of the gateway or of
-    a synchronous servicer under the asyncio gRPC server (:mod:`._aio`)."""
+    a synchronous servicer under the asyncio gRPC server (:mod:`._calls`)."""
 
     def __init__(
         self, metadata: tuple[tuple[str, str], ...] = (), common_name: str | None = None

@@ -1,14 +1,16 @@
 """etcdlite's own gRPC transport: HTTP/2 (RFC 9113) and gRPC's framing on an asyncio event loop.
 
 grpcio's servers (synchronous or asyncio) pass every call between threads several times, which
-costs a Python client more latency per call than etcd's whole answer takes
-(``docs/performance.md``). This transport reads and writes the sockets on the event loop
-itself: a call the servicers answer without waiting (:data:`~._aio.INLINE_READS`,
-:data:`~._aio.INLINE_WRITES`) is decoded, answered and written within the one
-``data_received`` that completed it. The calls themselves are :mod:`._aio`'s handlers, which
-this module drives as grpcio's asyncio server would (``rpc`` below stands for its servicer
-context): what runs on the loop, what runs in the thread pool and how streams are bridged is
-decided there, once.
+cost a Python client more latency per call than etcd's whole answer takes, and capped native
+clients at about 4,000 calls/s here (``docs/performance.md``). This transport reads and writes
+the sockets on the event loop itself: a call the servicers answer without waiting
+(:data:`~._calls.INLINE_READS`, :data:`~._calls.INLINE_WRITES`) is decoded, answered and
+written within the one ``data_received`` that completed it. The calls themselves are
+:mod:`._calls`'s handlers, which this module drives as grpcio's asyncio server would (``rpc``
+below, :class:`Rpc`, stands for its servicer context): what runs on the loop, what runs in the
+thread pool and how streams are bridged is decided there, once. Connections come from its own
+listening sockets or are handed over already accepted (:meth:`H2Server.adopt`, by
+:mod:`._listen`).
 
 What it speaks:
 
@@ -129,7 +131,7 @@ class _Abort(Exception):
 
 
 class Rpc:
-    """The servicer context :mod:`._aio`'s handlers get: the call's metadata and certificate,
+    """The servicer context :mod:`._calls`'s handlers get: the call's metadata and certificate,
     and ``abort``."""
 
     __slots__ = ("_call",)
@@ -571,8 +573,8 @@ class Connection(asyncio.Protocol):
 
 
 class H2Server:
-    """gRPC over :class:`Connection` for :mod:`._aio`'s handlers, on an event loop thread of its
-    own (the loop and the thread pool are :class:`~._aio.LoopServer`'s)."""
+    """gRPC over :class:`Connection` for :mod:`._calls`'s handlers, on an event loop thread of its
+    own (the loop and the thread pool are :class:`~._calls.LoopServer`'s)."""
 
     def __init__(
         self,
@@ -733,17 +735,6 @@ class H2Server:
             call.finish(grpc.StatusCode.UNKNOWN, "unexpected error in the server")
 
     # -- listening --------------------------------------------------------------------------
-
-    async def listen_unix(self, path: str, tls: ssl.SSLContext | None, handshake: float) -> None:
-        server = await self.loop.create_unix_server(
-            lambda: Connection(self),
-            path,
-            ssl=tls,
-            ssl_handshake_timeout=handshake if tls is not None else None,
-            backlog=4096,
-            start_serving=False,
-        )
-        self.servers.append(server)
 
     async def listen_tcp(
         self, host: str, port: int, tls: ssl.SSLContext | None, handshake: float

@@ -1,41 +1,41 @@
 """The server: :func:`serve` and :class:`Server`, etcd's gRPC API and its JSON gateway.
 
-gRPC is grpcio's asyncio server on an event loop thread of its own (:mod:`._aio`): the calls
-that never wait (reads, and writes to an in-memory store) are answered on the loop, the others
-(lock, campaign, durable writes, every stream) in a thread pool of ``max_workers`` threads
-(default 256), where a stream holds one thread for its life (a watch stream one more, reading
-its requests). Every wait in a servicer is bounded (a poll of :data:`POLL_SECONDS
-<etcdlite.server._services._common.POLL_SECONDS>`) or woken by the call's end.
+gRPC is etcdlite's own HTTP/2 transport (:mod:`._h2`) on an event loop thread of its own: the
+calls that never wait (reads, writes to an in-memory store, watch streams) are answered on the
+loop, the others (lock, campaign, durable writes, the other streams) in a thread pool of
+``max_workers`` threads (default 256), where such a stream holds one thread for its life
+(:mod:`._calls` decides which is which). Every wait in a servicer is bounded (a poll of
+:data:`POLL_SECONDS <etcdlite.server._services._common.POLL_SECONDS>`) or woken by the call's
+end.
 
 The JSON gateway (:mod:`._gateway`) calls the same servicers. As etcd does, both are served on
-every client URL (:mod:`._listen` tells them apart by the first bytes and relays gRPC to the
-gRPC server, which then listens on a private unix socket, abstract on Linux). With
-``listen_client_http_urls`` (etcd 3.5's ``--listen-client-http-urls``) the gateway has URLs of
-its own and gRPC binds the client URLs directly, with no relay.
+every client URL: :mod:`._listen` tells them apart by the first bytes and hands each
+connection, unread, to the transport or to the gateway. With ``listen_client_http_urls``
+(etcd 3.5's ``--listen-client-http-urls``) the gateway has URLs of its own and the transport
+accepts on the client URLs itself.
 
 The gRPC receive limit is ``max_request_bytes`` + 512 KiB, as etcd sets it, so an oversize
 request is refused by the transport with RESOURCE_EXHAUSTED before it reaches the Store; the
 gateway refuses the same requests with the same message.
 
 TLS: ``https://`` URLs, with ``cert_file`` and ``key_file`` (etcd's ``--cert-file``,
-``--key-file``). grpcio serves TLS for gRPC (``grpc.ssl_server_credentials``, also on its
-private socket, so the relay only ever carries encrypted bytes), Python's :mod:`ssl` for the
-gateway (:mod:`._listen` says how one port serves both). With ``trusted_ca_file`` every client
-must present a certificate that CA signed, as etcd requires; ``client_cert_auth`` (etcd's
+``--key-file``), served by Python's :mod:`ssl` for gRPC (ALPN ``h2``) and the gateway alike
+(:mod:`._listen` says how one port serves both). With ``trusted_ca_file`` every client must
+present a certificate that CA signed, as etcd requires; ``client_cert_auth`` (etcd's
 ``--client-cert-auth``) asks for that and so needs ``trusted_ca_file``. A servicer reads the
-CN of the client's certificate with :func:`._listen.client_common_name` (grpcio's
-``context.auth_context()["x509_common_name"]``, which the gateway's context answers too).
+CN of the client's certificate with :func:`._listen.client_common_name` (from
+``context.auth_context()["x509_common_name"]``, as grpcio gives it, which both contexts
+answer).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import sys
 from typing import TYPE_CHECKING
 
 from .._store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, ETCD_VERSIONS, Store
 from .._watch import GRPC_OVERHEAD_BYTES
-from ._aio import LoopServer
+from ._calls import LoopServer
 from ._gateway import Gateway
 from ._h2 import tls_context
 from ._listen import (
@@ -59,9 +59,6 @@ __all__ = ("Server", "serve")
 
 
 DEFAULT_PEER_URLS = ("http://localhost:2380",)
-
-#: Whether the private gRPC socket can be abstract (Linux's namespace: no file, no leftovers).
-ABSTRACT_SOCKETS: bool = sys.platform == "linux"
 
 
 def check_tls(
@@ -191,7 +188,7 @@ class Server:
         grpc_credentials = credentials if client_tls else None
         try:
             if http:
-                client = [(h, self._bind_grpc(f"{h}:{p}", grpc_credentials)) for h, p in client]
+                client = [(h, self._server.add_port(h, p, grpc_credentials)) for h, p in client]
                 self._listener = Listener(
                     http,
                     serve_http=self._serve_http,
@@ -228,12 +225,6 @@ class Server:
         self._server.add_services(services)
         self._gateway = Gateway(store, services, version=version, receive_limit=receive_limit)
         self._stopped = False
-
-    def _bind_grpc(self, target: str, credentials: ssl.SSLContext | None) -> int:
-        bound = self._server.add_port(target, credentials)
-        if not bound:
-            raise OSError(f"cannot listen on {target}")
-        return int(bound)
 
     def _serve_grpc(self, sock: socket.socket) -> None:
         self._server.adopt(sock, self._grpc_tls)

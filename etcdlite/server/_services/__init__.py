@@ -1,7 +1,7 @@
 """One servicer per etcd service, each a thin translation between protobuf and the Store.
 
 :func:`make_servicers` builds them once per server, :func:`by_service` names them for the gRPC
-server (:mod:`.._aio` registers them, with the gRPC health service), and the JSON gateway calls
+server (:mod:`.._calls` registers them, with the gRPC health service), and the JSON gateway calls
 the same instances.
 """
 

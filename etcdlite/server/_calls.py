@@ -1,28 +1,30 @@
-"""gRPC on grpcio's asyncio server, in front of the synchronous servicers.
+"""The gRPC calls: each method of each servicer as an asyncio handler, and where it runs.
 
-grpcio's synchronous server hands every call from its serving thread to a pool thread and
-back, and that hand-off costs more server CPU than etcdlite's own work on the call
-(``docs/performance.md``). Under ``grpc.aio`` the serving loop is an event loop, and the calls
-that never wait are answered on it directly; the others keep the thread a blocking call needs:
+The servicers are synchronous (the JSON gateway calls them from its threads). The gRPC
+transport (:mod:`._h2`) runs on an event loop, and this module decides, once per method, how a
+call reaches its servicer; the handlers have the shape of ``grpc.aio``'s (a coroutine for a
+unary call, an async generator for a stream, with an ``rpc`` context giving the metadata, the
+client's certificate and ``abort``), which is what :mod:`._h2` drives:
 
 * **On the loop**: the calls in :data:`INLINE_READS`, and those in :data:`INLINE_WRITES` while
   the store has no data dir (a durable write waits for its fsync). The servicer method runs
   as it is, with a small context (:class:`_LoopContext`) whose ``abort`` raises
-  :class:`~._call.Aborted`; the wrapper sends that status.
+  :class:`~._call.Aborted`; the wrapper sends that status. Such a call never suspends, so the
+  transport answers it within the ``data_received`` that completed its request.
 * **Watch** streams run on the loop too (:func:`_watch`): a task reads the requests and the
   responses are awaited, so an event leaves from the loop that made it.
 * **In the thread pool**: everything else (Lock and Campaign, which wait; durable writes;
   password hashing; Snapshot, Defragment and the hashes, which take long; the other streams).
   The same servicer method runs in a pool thread with a :class:`~._call.CallContext`; the
   call's end (client cancel, deadline, disconnect, server stop) runs that context's callbacks,
-  which wake whatever the servicer waits on, as grpcio's synchronous server does. A stream's
-  responses are taken from the servicer's generator one at a time in the pool; its requests
-  are read on the loop and handed over to the thread that iterates them (:class:`_Requests`).
-* A request that does not decode ends its call with INTERNAL and grpc-go's message (grpcio's
-  asyncio server would answer UNKNOWN): the handlers take the bytes and decode them.
+  which wake whatever the servicer waits on. A stream's responses are taken from the
+  servicer's generator one at a time in the pool; its requests are read on the loop and handed
+  over to the thread that iterates them (:class:`_Requests`).
+* A request that does not decode ends its call with INTERNAL and grpc-go's message: the
+  handlers take the bytes and decode them.
 
-:class:`LoopServer` runs the ``grpc.aio`` server on an event loop in a thread of its own, so
-the :class:`~.Server` in front of it stays synchronous.
+:class:`LoopServer` runs the transport on an event loop in a thread of its own, so the
+:class:`~.Server` in front of it stays synchronous.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 import grpc
-import grpc.aio
 from google.protobuf.message import DecodeError
 from google.protobuf.message_factory import GetMessageClass
 
@@ -42,7 +43,7 @@ from .._waiting import wait_async
 from ..errors import EtcdError
 from . import _convert as cv
 from ._call import Aborted, CallContext
-from ._h2 import H2Server
+from ._h2 import H2Server, Rpc
 from ._pb import health_pb2, rpc_pb2, v3election_pb2, v3lock_pb2
 from ._services import by_service
 from ._services._common import POLL_SECONDS
@@ -107,7 +108,7 @@ class _LoopContext:
 
     __slots__ = ("_rpc",)
 
-    def __init__(self, rpc: grpc.aio.ServicerContext[Any, Any]) -> None:
+    def __init__(self, rpc: Rpc) -> None:
         self._rpc = rpc
 
     def invocation_metadata(self) -> Any:
@@ -123,22 +124,20 @@ class _LoopContext:
 class _PoolContext(CallContext):
     """A pool thread's context: the call's metadata and certificate, taken on the loop."""
 
-    def __init__(self, rpc: grpc.aio.ServicerContext[Any, Any]) -> None:
-        super().__init__(tuple(rpc.invocation_metadata() or ()))  # type: ignore[arg-type]
+    def __init__(self, rpc: Rpc) -> None:
+        super().__init__(tuple(rpc.invocation_metadata() or ()))
         self._auth = rpc.auth_context()
 
     def auth_context(self) -> Any:
         return self._auth
 
 
-async def _abort(rpc: grpc.aio.ServicerContext[Any, Any], exc: Aborted) -> NoReturn:
+async def _abort(rpc: Rpc, exc: Aborted) -> NoReturn:
     await rpc.abort(_CODES[exc.code], exc.message)
     raise AssertionError("abort returned")  # pragma: no cover - grpc's abort raises
 
 
-async def _decode(
-    request_class: type[Message], data: bytes, rpc: grpc.aio.ServicerContext[Any, Any]
-) -> Any:
+async def _decode(request_class: type[Message], data: bytes, rpc: Rpc) -> Any:
     """The request in ``data``, or the call ends as grpc-go ends it (INTERNAL)."""
     try:
         return request_class.FromString(data)
@@ -149,7 +148,7 @@ async def _decode(
 def _on_loop(
     method: Callable[[Any, Any], Any], request_class: type[Message]
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
-    async def call(data: bytes, rpc: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def call(data: bytes, rpc: Rpc) -> Any:
         try:
             request = request_class.FromString(data)
         except DecodeError:
@@ -167,7 +166,7 @@ def _in_pool(
     request_class: type[Message],
     pool: concurrent.futures.Executor,
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
-    async def call(data: bytes, rpc: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def call(data: bytes, rpc: Rpc) -> Any:
         request = await _decode(request_class, data, rpc)
         context = _PoolContext(rpc)
         try:
@@ -191,7 +190,7 @@ def _streaming(
     *,
     request_stream: bool,
 ) -> Callable[..., AsyncIterator[Any]]:
-    async def call(request: Any, rpc: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+    async def call(request: Any, rpc: Rpc) -> AsyncIterator[Any]:
         if request_stream:  # grpc decodes each request (an undecodable one ends the call)
             context = _PoolContext(rpc)
             request = _Requests(request, asyncio.get_running_loop(), context)
@@ -271,7 +270,7 @@ def _watch(service: WatchService) -> Callable[..., AsyncIterator[Any]]:
     WatchService`) with its requests read by a task and its responses awaited, so an event
     goes out from the loop that made it, with no thread in between."""
 
-    async def call(requests: AsyncIterator[Any], rpc: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    async def call(requests: AsyncIterator[Any], rpc: Rpc) -> Any:
         context: Any = _LoopContext(rpc)  # the part of a ServicerContext the servicer uses
         try:
             stream = service._store.watch_stream()
@@ -406,19 +405,10 @@ class LoopServer:
                     servicer, name, m, inline=self._inline, pool=self._pool
                 )
 
-    def add_port(self, target: str, tls: ssl.SSLContext | None) -> int:
-        """Listen on ``target`` (``host:port``, ``unix:PATH`` or ``unix-abstract:NAME``); the
-        port bound (0 for a unix socket)."""
+    def add_port(self, host: str, port: int, tls: ssl.SSLContext | None) -> int:
+        """Listen on ``host:port`` (port 0: any free one); the port bound."""
         timeout = self._handshake_timeout
-        if target.startswith("unix-abstract:"):
-            path = "\0" + target.removeprefix("unix-abstract:")
-            self._call(self._server.listen_unix(path, tls, timeout))
-            return 0
-        if target.startswith("unix:"):
-            self._call(self._server.listen_unix(target.removeprefix("unix:"), tls, timeout))
-            return 0
-        host, _, port = target.rpartition(":")
-        return int(self._call(self._server.listen_tcp(host.strip("[]"), int(port), tls, timeout)))
+        return int(self._call(self._server.listen_tcp(host, port, tls, timeout)))
 
     def adopt(self, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
         """Serve gRPC on ``sock``, a connection accepted elsewhere (nothing of it read)."""
