@@ -36,7 +36,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import ssl
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
@@ -46,6 +45,7 @@ from ._listen import _common_name
 
 if TYPE_CHECKING:
     import socket
+    import ssl
     from collections.abc import AsyncIterator, Callable, Coroutine
 
 __all__ = ("H2Server",)
@@ -794,17 +794,3 @@ class H2Server:
             conn.connection_lost(None)
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=5.0)
-
-
-def tls_context(cert_file: str, key_file: str, trusted_ca_file: str | None) -> ssl.SSLContext:
-    """gRPC's TLS context: TLS 1.2 and later, ALPN ``h2``; with ``trusted_ca_file`` every client
-    must present a certificate that CA signed."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.options |= ssl.OP_NO_RENEGOTIATION
-    context.load_cert_chain(cert_file, key_file)
-    if trusted_ca_file is not None:
-        context.load_verify_locations(cafile=trusted_ca_file)
-        context.verify_mode = ssl.CERT_REQUIRED
-    context.set_alpn_protocols(["h2"])
-    return context

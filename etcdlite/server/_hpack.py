@@ -385,15 +385,7 @@ class Decoder:
                     except IndexError:
                         raise HPACKError(f"invalid table index {index}") from None
             elif byte & 0x40:  # literal with incremental indexing (6.2.1)
-                index = byte & 0x3F
-                if index == 0x3F:
-                    index, pos = _decode_int(block, pos, 0x3F)
-                if index:
-                    name = self._lookup(index)[0]
-                else:
-                    name, pos = _decode_string(block, pos)
-                value, pos = _decode_string(block, pos)
-                field = (name, value)
+                field, pos = self._literal(block, pos, byte & 0x3F, 0x3F)
                 self._add(field)
             elif byte & 0x20:  # dynamic table size update (6.3)
                 if headers:
@@ -407,20 +399,27 @@ class Decoder:
                 self._evict(size)
                 continue
             else:  # literal without indexing (6.2.2) or never indexed (6.2.3)
-                index = byte & 0x0F
-                if index == 0x0F:
-                    index, pos = _decode_int(block, pos, 0x0F)
-                if index:
-                    name = self._lookup(index)[0]
-                else:
-                    name, pos = _decode_string(block, pos)
-                value, pos = _decode_string(block, pos)
-                field = (name, value)
+                field, pos = self._literal(block, pos, byte & 0x0F, 0x0F)
             list_size += len(field[0]) + len(field[1]) + 32
             if list_size > limit:
                 raise HPACKError(f"header list larger than {limit} bytes")
             append(field)
         return headers
+
+    def _literal(
+        self, block: bytes, pos: int, index: int, mask: int
+    ) -> tuple[tuple[bytes, bytes], int]:
+        """A literal field (6.2) whose first byte held ``index`` under the prefix ``mask``: its
+        name from the tables (``index`` > 0) or literal, its value literal; and where the next
+        field starts."""
+        if index == mask:
+            index, pos = _decode_int(block, pos, mask)
+        if index:
+            name = self._lookup(index)[0]
+        else:
+            name, pos = _decode_string(block, pos)
+        value, pos = _decode_string(block, pos)
+        return (name, value), pos
 
     def _lookup(self, index: int) -> tuple[bytes, bytes]:
         """The field at table ``index`` (static, then dynamic), or HPACKError."""

@@ -110,12 +110,17 @@ class TLS(NamedTuple):
 
 
 def server_context(
-    cert_file: str, key_file: str, trusted_ca_file: str | None = None
+    cert_file: str,
+    key_file: str,
+    trusted_ca_file: str | None = None,
+    *,
+    alpn: str = "http/1.1",
 ) -> ssl.SSLContext:
-    """The gateway's TLS context: TLS 1.2 and later with Python's default (modern) ciphers,
-    ALPN ``http/1.1``, no renegotiation; with ``trusted_ca_file``, every client must present a
-    certificate that CA signed (as etcd requires one whenever ``--trusted-ca-file`` is given).
-    Unreadable or mismatched files raise :class:`OSError` (:class:`ssl.SSLError`)."""
+    """A server's TLS context: TLS 1.2 and later with Python's default (modern) ciphers, the
+    ALPN protocol ``alpn`` (the gateway's ``http/1.1``, gRPC's ``h2``), no renegotiation; with
+    ``trusted_ca_file``, every client must present a certificate that CA signed (as etcd
+    requires one whenever ``--trusted-ca-file`` is given). Unreadable or mismatched files raise
+    :class:`OSError` (:class:`ssl.SSLError`)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.options |= ssl.OP_NO_RENEGOTIATION
@@ -123,7 +128,7 @@ def server_context(
     if trusted_ca_file is not None:
         context.load_verify_locations(cafile=trusted_ca_file)
         context.verify_mode = ssl.CERT_REQUIRED
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols([alpn])
     return context
 
 

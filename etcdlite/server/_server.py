@@ -37,7 +37,6 @@ from .._store import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, ETCD_VERSIO
 from .._watch import GRPC_OVERHEAD_BYTES
 from ._calls import LoopServer
 from ._gateway import Gateway
-from ._h2 import tls_context
 from ._listen import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_MAX_PENDING_HANDSHAKES,
@@ -167,7 +166,7 @@ class Server:
                 tls_handshake_timeout,
                 tls_max_handshakes,
             )
-            credentials = tls_context(cert_file, key_file, trusted_ca_file)
+            credentials = server_context(cert_file, key_file, trusted_ca_file, alpn="h2")
         self._own_store = store is None
         if store is None:
             store = Store(max_txn_ops=max_txn_ops, max_request_bytes=max_request_bytes)
